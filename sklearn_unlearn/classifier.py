@@ -1,0 +1,454 @@
+"""UnlearnableClassifier: a skorch ``NeuralNetClassifier`` that can forget training rows."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import inspect
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import torch
+from skorch import NeuralNetClassifier
+from skorch.dataset import Dataset
+from sklearn.exceptions import NotFittedError
+from sklearn.utils import check_random_state
+from torch import nn
+
+from ._validation import (
+    check_features,
+    check_labels,
+    check_positive,
+    encode_labels,
+    remove_rows,
+    row_fingerprints,
+)
+from .importance import Importances, minibatch_importances, per_sample_importances
+from .modules import MLP
+from .unlearners import ForgetRequest, Unlearner, make_unlearner
+
+IMPORTANCE_FORMS = ("per_sample", "minibatch")
+_CACHE_FREE_METHODS = ("finetune", "retrain")  # methods that never read the importance cache
+_PER_SAMPLE_CHUNK = 2048  # rows per importance batch; the per-sample result does not depend on it
+
+
+def resolve_device(device: Any) -> Any:
+    """``"auto"`` means CUDA when available, else CPU; anything else is passed to skorch as is."""
+    if isinstance(device, str) and device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+class UnlearnableClassifier(NeuralNetClassifier):
+    """A neural-network classifier for plain scikit-learn data that can forget rows.
+
+    A skorch ``NeuralNetClassifier``, so every skorch parameter (``module__*``,
+    ``optimizer__*``, ``callbacks``, ...) works as usual. It adds what sklearn users
+    expect: it casts ``X`` to float32 (dense, sparse or DataFrame), encodes any labels
+    (``classes_``), trains on all rows in shuffled batches, and infers the default
+    :class:`~sklearn_unlearn.modules.MLP`'s sizes. At the end of ``fit`` it caches the
+    training-set importances, so :meth:`forget` needs one pass over the forget rows.
+
+    Parameters
+    ----------
+    module : torch.nn.Module class or instance, default=MLP
+        The network. A class whose ``__init__`` takes ``n_features`` and ``n_classes``
+        gets them from the data; set others with ``module__<name>``
+        (e.g. ``module__hidden_layer_sizes=(250,) * 5``). It must return logits.
+    criterion : torch loss class, default=torch.nn.CrossEntropyLoss
+        Mean loss over a batch; also the loss the importances are taken of.
+    optimizer : torch optimizer class, default=torch.optim.SGD
+    lr : float, default=0.05
+    max_epochs : int, default=25
+    batch_size : int, default=128
+        Training batch size, and the batch size of the mini-batch importances.
+    train_split : callable or None, default=None
+        skorch's validation split; None trains on every row (sklearn's convention).
+    device : str or torch.device, default="auto"
+        ``"auto"`` uses CUDA when available, else CPU.
+    verbose : int, default=0
+        skorch's epoch table when ≥ 1.
+    forget_method : {"assd", "ssd", "finetune", "retrain"} or Unlearner, default="assd"
+        What :meth:`forget` does; an object with ``forget(net, request)`` is accepted.
+    alpha : float, default=10.0
+        SSD's selection threshold α (``forget_method="ssd"``).
+    lam : float, default=1.0
+        SSD's dampening constant λ (``forget_method="ssd"``).
+    importance : {"per_sample", "minibatch"}, default="per_sample"
+        Form of the diagonal Fisher (see :mod:`sklearn_unlearn.importance`).
+        ``"minibatch"`` is exactly the authors' code, with batches of ``batch_size``.
+    random_state : int, RandomState or None, default=None
+        Seeds weight initialisation, batch order and dropout, which makes CPU training
+        reproducible. The global torch RNG state is left as it was.
+    **kwargs
+        Further skorch parameters, prefixed as skorch expects.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The labels seen in fit, sorted.
+    n_features_in_ : int
+    importances_ : dict of str to Tensor or None
+        Importances over the rows the model currently keeps, one tensor per parameter
+        (None after ``partial_fit``, which makes them stale).
+    n_train_ : int
+        Rows the model is trained on, minus those forgotten since.
+    forget_log_ : list of dict
+        One entry per :meth:`forget`: method, rows, α, parameters dampened, seconds.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_classification
+    >>> from sklearn_unlearn import UnlearnableClassifier
+    >>> X, y = make_classification(n_samples=300, random_state=0)
+    >>> clf = UnlearnableClassifier(max_epochs=5, random_state=0).fit(X, y)
+    >>> clf.forget(X[:3], y[:3]).forget_log_[-1]["n_forget"]
+    3
+    """
+
+    cuda_dependent_attributes_ = ["importances_"]
+
+    def __init__(
+        self,
+        module: type[nn.Module] | nn.Module = MLP,
+        *,
+        criterion: type[nn.Module] = nn.CrossEntropyLoss,
+        optimizer: type[torch.optim.Optimizer] = torch.optim.SGD,
+        lr: float = 0.05,
+        max_epochs: int = 25,
+        batch_size: int = 128,
+        train_split: Any = None,
+        device: Any = "auto",
+        verbose: int = 0,
+        forget_method: str | Unlearner = "assd",
+        alpha: float = 10.0,
+        lam: float = 1.0,
+        importance: str = "per_sample",
+        random_state: int | np.random.RandomState | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            module,
+            criterion=criterion,
+            optimizer=optimizer,
+            lr=lr,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            train_split=train_split,
+            device=device,
+            verbose=verbose,
+            **kwargs,
+        )
+        self.forget_method = forget_method
+        self.alpha = alpha
+        self.lam = lam
+        self.importance = importance
+        self.random_state = random_state
+
+    # skorch reads ``self.device`` everywhere; the stored parameter stays "auto" for
+    # get_params/clone while skorch sees the resolved device.
+    @property
+    def device(self) -> Any:
+        return resolve_device(self.__dict__.get("device", "auto"))
+
+    @device.setter
+    def device(self, value: Any) -> None:
+        self.__dict__["device"] = value
+
+    def get_params(self, deep: bool = True, **kwargs: Any) -> dict[str, Any]:
+        params = super().get_params(deep=deep, **kwargs)
+        params["device"] = self.__dict__.get("device", "auto")
+        return params
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        requested = state.get("device")
+        super().__setstate__({**state, "device": resolve_device(requested)})
+        self.__dict__["device"] = requested
+
+    @property
+    def classes_(self) -> np.ndarray:
+        try:
+            return self.__dict__["_classes"]
+        except KeyError:
+            raise AttributeError(f"{type(self).__name__} is not fitted yet: it has no classes_.") from None
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return "n_train_" in self.__dict__
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.non_deterministic = self.random_state is None
+        return tags
+
+    # --- training ------------------------------------------------------------------------
+
+    def fit(self, X, y, **fit_params: Any) -> UnlearnableClassifier:
+        """Train the network on all rows and cache their importances.
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix or DataFrame of shape (n_samples, n_features)
+            Numeric features; images may be ``(n, channels, height, width)``.
+        y : array-like of shape (n_samples,)
+            Labels of any type.
+        **fit_params
+            Passed to skorch (the module's ``forward``).
+
+        Returns
+        -------
+        self
+        """
+        self._check_settings()
+        X32 = check_features(self, X, reset=True)
+        y = check_labels(y, len(X32))
+        if len(X32) < 2:
+            raise ValueError("UnlearnableClassifier needs at least 2 samples to train; got 1 sample.")
+        self.__dict__["_classes"] = np.unique(y)
+        y_enc = encode_labels(y, self.classes_)
+        with self._seeded():
+            if not self.warm_start or not self.initialized_:
+                self.initialize()
+            self._run_training(X32, y_enc, self.max_epochs, **fit_params)
+        self._reset_bookkeeping(X32, y_enc)
+        return self
+
+    def partial_fit(self, X, y, classes=None, **fit_params: Any) -> UnlearnableClassifier:
+        """Train one more ``max_epochs`` round on ``X, y`` without re-initialising.
+
+        The importance cache becomes stale (``importances_ = None``): later ASSD/SSD
+        forgets then need ``X_retain``/``y_retain``.
+        """
+        first_call = not self.__sklearn_is_fitted__()
+        X32 = check_features(self, X, reset=first_call)
+        y = check_labels(y, len(X32))
+        if first_call:
+            self._check_settings()
+            self.__dict__["_classes"] = np.unique(y if classes is None else classes)
+        y_enc = encode_labels(y, self.classes_)
+        with self._seeded() if first_call else contextlib.nullcontext():
+            if first_call:
+                self.initialize()
+            self._run_training(X32, y_enc, self.max_epochs, **fit_params)
+        if first_call:
+            self.n_train_, self.forget_log_ = 0, []
+            self._fingerprints = np.empty(0, dtype=np.uint64)
+        self.n_train_ += len(X32)
+        self._fingerprints = np.concatenate([self._fingerprints, row_fingerprints(X32, y_enc)])
+        self.importances_ = None
+        return self
+
+    def train_epochs(self, X, y, *, epochs: int, lr_factor: float = 1.0, reinitialize: bool = False) -> None:
+        """Train on already encoded tensors (used by the fine-tune and retrain strategies)."""
+        with self._seeded():
+            if reinitialize:
+                self.initialize()
+            groups = self.optimizer_.param_groups
+            saved = [group["lr"] for group in groups]
+            for group in groups:
+                group["lr"] *= lr_factor
+            try:
+                self._run_training(X, y, epochs)
+            finally:
+                for group, lr in zip(groups, saved):
+                    group["lr"] = lr
+
+    def _run_training(self, X, y, epochs: int, **fit_params: Any) -> None:
+        self.notify("on_train_begin", X=X, y=y)
+        try:
+            self.fit_loop(X, y, epochs=epochs, **fit_params)
+        except KeyboardInterrupt:
+            pass
+        self.notify("on_train_end", X=X, y=y)
+
+    def _reset_bookkeeping(self, X32: np.ndarray, y_enc: np.ndarray) -> None:
+        self.importances_ = self.compute_importances(torch.as_tensor(X32), torch.as_tensor(y_enc))
+        self.n_train_ = len(X32)
+        self.forget_log_ = []
+        self._fingerprints = row_fingerprints(X32, y_enc)
+
+    def initialize_module(self) -> UnlearnableClassifier:
+        kwargs = self.get_params_for("module")
+        if not isinstance(self.module, nn.Module):
+            accepted = inspect.signature(self.module).parameters
+            if "n_features" in accepted:
+                kwargs.setdefault("n_features", self.n_features_in_)
+            if "n_classes" in accepted:
+                kwargs.setdefault("n_classes", len(self.classes_))
+        self.module_ = self.initialized_instance(self.module, kwargs)
+        return self
+
+    def get_iterator(self, dataset: Dataset, training: bool = False):
+        if not training:
+            return super().get_iterator(dataset, training=False)
+        kwargs = self.get_params_for("iterator_train")
+        kwargs.setdefault("shuffle", True)
+        batch_size = kwargs.setdefault("batch_size", self.batch_size)
+        if batch_size == -1:
+            batch_size = kwargs["batch_size"] = len(dataset)
+        # A last batch of one row breaks BatchNorm in training mode; drop it (a different
+        # row each epoch when shuffled).
+        if len(dataset) > 1 and len(dataset) % batch_size == 1:
+            kwargs.setdefault("drop_last", True)
+        return self.iterator_train(dataset, **kwargs)
+
+    @contextlib.contextmanager
+    def _seeded(self) -> Iterator[None]:
+        if self.random_state is None:
+            yield
+            return
+        rs = self.random_state
+        seed = rs if isinstance(rs, (int, np.integer)) else check_random_state(rs).randint(2**31 - 1)
+        device = torch.device(self.device) if self.device is not None else torch.device("cpu")
+        cuda = [device.index or 0] if device.type == "cuda" else []
+        with torch.random.fork_rng(devices=cuda):
+            torch.manual_seed(int(seed))
+            yield
+
+    def _check_settings(self) -> None:
+        if self.importance not in IMPORTANCE_FORMS:
+            raise ValueError(f"importance must be one of {IMPORTANCE_FORMS}; got {self.importance!r}.")
+
+    # --- prediction ----------------------------------------------------------------------
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities, columns in the order of ``classes_``."""
+        self._check_fitted()
+        return super().predict_proba(check_features(self, X, reset=False))
+
+    def predict(self, X) -> np.ndarray:
+        """Predicted labels, from ``classes_``."""
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+    def _check_fitted(self) -> None:
+        if not self.__sklearn_is_fitted__():
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with appropriate arguments first."
+            )
+
+    # --- importances ---------------------------------------------------------------------
+
+    def compute_importances(self, X: torch.Tensor, y: torch.Tensor) -> Importances:
+        """Importances of ``(X, y)`` (float32 rows, encoded labels) at the current weights."""
+
+        def loss_fn(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+            return self.get_loss(output, target, training=False)
+
+        if self.importance == "minibatch":
+            return minibatch_importances(self.module_, X, y, loss_fn, self.batch_size)
+        return per_sample_importances(self.module_, X, y, loss_fn, max(self.batch_size, _PER_SAMPLE_CHUNK))
+
+    def cached_importances(self) -> Importances:
+        """Importances over the rows the model keeps, as cached by ``fit`` and ``forget``."""
+        if self.importances_ is None:
+            raise ValueError(
+                "The importance cache is stale (partial_fit changed the weights); pass X_retain and y_retain to forget."
+            )
+        return self.importances_
+
+    # --- forgetting ----------------------------------------------------------------------
+
+    def forget(self, X, y, *, X_retain=None, y_retain=None) -> UnlearnableClassifier:
+        """Remove what the network learned from the rows ``(X, y)``.
+
+        Runs ``forget_method`` (ASSD by default: parameter-free, one pass over ``X``).
+        Without retain rows ASSD/SSD use the importances cached at fit; with them they
+        compute the reference importances from those rows, as the authors' code does.
+        A failed call leaves the model exactly as it was.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_forget, n_features)
+            Rows to forget, as given to ``fit``.
+        y : array-like of shape (n_forget,)
+            The labels they were trained with.
+        X_retain, y_retain : array-like, optional
+            The rows the model keeps; required by ``"finetune"`` and ``"retrain"``.
+
+        Returns
+        -------
+        self
+        """
+        self._check_fitted()
+        unlearner = make_unlearner(self.forget_method, alpha=self.alpha, lam=self.lam)
+        if self.forget_method == "ssd":
+            check_positive(self.alpha, "alpha")
+            check_positive(self.lam, "lam")
+        request, fingerprints = self._forget_request(X, y, X_retain, y_retain)
+        snapshot = self._snapshot()
+        start = time.perf_counter()
+        try:
+            with torch.random.fork_rng(devices=[]):
+                outcome = unlearner.forget(self, request)
+        except BaseException:
+            self._restore(snapshot)
+            raise
+        self._record_forget(request, outcome, fingerprints, time.perf_counter() - start)
+        return self
+
+    def _forget_request(self, X, y, X_retain, y_retain) -> tuple[ForgetRequest, np.ndarray | None]:
+        X_f = check_features(self, X, reset=False)
+        if len(X_f) == 0:
+            raise ValueError("The forget set is empty: pass at least one row to forget.")
+        y_f = encode_labels(check_labels(y, len(X_f)), self.classes_)
+        if len(X_f) >= self.n_train_:
+            raise ValueError(
+                f"The forget set has {len(X_f)} rows but the model keeps only {self.n_train_}: "
+                "forgetting everything leaves no model; train a new one instead."
+            )
+        if (X_retain is None) != (y_retain is None):
+            raise ValueError("Pass both X_retain and y_retain, or neither.")
+        X_r = y_r = retain_fingerprints = None
+        if X_retain is not None:
+            X_r = check_features(self, X_retain, reset=False, name="X_retain")
+            y_r = encode_labels(check_labels(y_retain, len(X_r), name="y_retain"), self.classes_, name="y_retain")
+            retain_fingerprints = row_fingerprints(X_r, y_r)
+        else:
+            _, missing = remove_rows(self._fingerprints, row_fingerprints(X_f, y_f))
+            if missing and self.forget_method not in _CACHE_FREE_METHODS:
+                raise ValueError(
+                    f"{missing} of the {len(X_f)} forget rows were never trained on (or were already "
+                    "forgotten): the cached importances cannot be corrected for them. Pass X_retain and y_retain."
+                )
+        request = ForgetRequest(
+            X_forget=torch.as_tensor(X_f),
+            y_forget=torch.as_tensor(y_f),
+            X_retain=None if X_r is None else torch.as_tensor(X_r),
+            y_retain=None if y_r is None else torch.as_tensor(y_r),
+            n_train=self.n_train_,
+        )
+        return request, retain_fingerprints
+
+    def _snapshot(self) -> dict[str, Any]:
+        return {
+            "attributes": dict(self.__dict__),
+            "history": copy.deepcopy(self.history_),
+            "module_state": {k: v.detach().clone() for k, v in self.module_.state_dict().items()},
+            "optimizer_state": copy.deepcopy(self.optimizer_.state_dict()),
+            "training": {m: m.training for m in self.module_.modules()},
+        }
+
+    def _restore(self, snapshot: dict[str, Any]) -> None:
+        self.__dict__.clear()
+        self.__dict__.update(snapshot["attributes"])
+        self.history_ = snapshot["history"]
+        self.module_.load_state_dict(snapshot["module_state"])
+        self.optimizer_.load_state_dict(snapshot["optimizer_state"])
+        for module, training in snapshot["training"].items():
+            module.train(training)
+
+    def _record_forget(self, request: ForgetRequest, outcome, retain_fingerprints, seconds: float) -> None:
+        if retain_fingerprints is not None:
+            self._fingerprints = retain_fingerprints
+        else:
+            forgotten = row_fingerprints(request.X_forget.numpy(), request.y_forget.numpy())
+            self._fingerprints, _ = remove_rows(self._fingerprints, forgotten)
+        self.importances_ = outcome.retain_importances
+        self.n_train_ = request.n_retain
+        method = self.forget_method if isinstance(self.forget_method, str) else type(self.forget_method).__name__
+        entry = {"method": method, "n_forget": request.n_forget, "n_retain": request.n_retain}
+        entry.update(outcome.details)
+        entry["seconds"] = seconds
+        self.forget_log_.append(entry)
