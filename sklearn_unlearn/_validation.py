@@ -50,9 +50,7 @@ def encode_labels(y: np.ndarray, classes: np.ndarray, *, name: str = "y") -> np.
     unknown = ~np.isin(y, classes)
     if unknown.any():
         shown = ", ".join(repr(v) for v in np.unique(y[unknown])[:5])
-        raise ValueError(
-            f"{name} contains labels never seen in fit: {shown}. The model knows {list(classes)}."
-        )
+        raise ValueError(f"{name} contains labels never seen in fit: {shown}. The model knows {list(classes)}.")
     return np.searchsorted(classes, y).astype(np.int64)
 
 
@@ -77,7 +75,7 @@ def remove_rows(fingerprints: np.ndarray, forgotten: np.ndarray) -> tuple[np.nda
     values, counts = np.unique(forgotten, return_counts=True)
     starts = np.searchsorted(remaining, values, side="left")
     ends = np.searchsorted(remaining, values, side="right")
-    for start, end, count in zip(starts, ends, counts):
+    for start, end, count in zip(starts, ends, counts, strict=True):
         taken = min(count, end - start)
         keep[start : start + taken] = False
         missing += count - taken

@@ -11,10 +11,10 @@ from typing import Any
 
 import numpy as np
 import torch
-from skorch import NeuralNetClassifier
-from skorch.dataset import Dataset
 from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_random_state
+from skorch import NeuralNetClassifier
+from skorch.dataset import Dataset
 from torch import nn
 
 from ._validation import (
@@ -157,6 +157,11 @@ class UnlearnableClassifier(NeuralNetClassifier):
     def device(self, value: Any) -> None:
         self.__dict__["device"] = value
 
+    def _get_param_names(self) -> list[str]:
+        # skorch lists every non-fitted attribute; its private ``_params_to_validate`` is
+        # rebuilt by __init__ from the keyword arguments, so it is no parameter.
+        return [name for name in super()._get_param_names() if not name.startswith("_")]
+
     def get_params(self, deep: bool = True, **kwargs: Any) -> dict[str, Any]:
         params = super().get_params(deep=deep, **kwargs)
         params["device"] = self.__dict__.get("device", "auto")
@@ -170,7 +175,7 @@ class UnlearnableClassifier(NeuralNetClassifier):
     @property
     def classes_(self) -> np.ndarray:
         try:
-            return self.__dict__["_classes"]
+            return self.__dict__["_classes_"]
         except KeyError:
             raise AttributeError(f"{type(self).__name__} is not fitted yet: it has no classes_.") from None
 
@@ -206,7 +211,7 @@ class UnlearnableClassifier(NeuralNetClassifier):
         y = check_labels(y, len(X32))
         if len(X32) < 2:
             raise ValueError("UnlearnableClassifier needs at least 2 samples to train; got 1 sample.")
-        self.__dict__["_classes"] = np.unique(y)
+        self.__dict__["_classes_"] = np.unique(y if self.classes is None else self.classes)
         y_enc = encode_labels(y, self.classes_)
         with self._seeded():
             if not self.warm_start or not self.initialized_:
@@ -226,7 +231,7 @@ class UnlearnableClassifier(NeuralNetClassifier):
         y = check_labels(y, len(X32))
         if first_call:
             self._check_settings()
-            self.__dict__["_classes"] = np.unique(y if classes is None else classes)
+            self.__dict__["_classes_"] = np.unique(y if classes is None else classes)
         y_enc = encode_labels(y, self.classes_)
         with self._seeded() if first_call else contextlib.nullcontext():
             if first_call:
@@ -234,9 +239,9 @@ class UnlearnableClassifier(NeuralNetClassifier):
             self._run_training(X32, y_enc, self.max_epochs, **fit_params)
         if first_call:
             self.n_train_, self.forget_log_ = 0, []
-            self._fingerprints = np.empty(0, dtype=np.uint64)
+            self._fingerprints_ = np.empty(0, dtype=np.uint64)
         self.n_train_ += len(X32)
-        self._fingerprints = np.concatenate([self._fingerprints, row_fingerprints(X32, y_enc)])
+        self._fingerprints_ = np.concatenate([self._fingerprints_, row_fingerprints(X32, y_enc)])
         self.importances_ = None
         return self
 
@@ -252,7 +257,7 @@ class UnlearnableClassifier(NeuralNetClassifier):
             try:
                 self._run_training(X, y, epochs)
             finally:
-                for group, lr in zip(groups, saved):
+                for group, lr in zip(groups, saved, strict=True):
                     group["lr"] = lr
 
     def _run_training(self, X, y, epochs: int, **fit_params: Any) -> None:
@@ -267,7 +272,7 @@ class UnlearnableClassifier(NeuralNetClassifier):
         self.importances_ = self.compute_importances(torch.as_tensor(X32), torch.as_tensor(y_enc))
         self.n_train_ = len(X32)
         self.forget_log_ = []
-        self._fingerprints = row_fingerprints(X32, y_enc)
+        self._fingerprints_ = row_fingerprints(X32, y_enc)
 
     def initialize_module(self) -> UnlearnableClassifier:
         kwargs = self.get_params_for("module")
@@ -320,6 +325,7 @@ class UnlearnableClassifier(NeuralNetClassifier):
 
     def predict(self, X) -> np.ndarray:
         """Predicted labels, from ``classes_``."""
+        self._check_fitted()
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
 
     def _check_fitted(self) -> None:
@@ -406,7 +412,7 @@ class UnlearnableClassifier(NeuralNetClassifier):
             y_r = encode_labels(check_labels(y_retain, len(X_r), name="y_retain"), self.classes_, name="y_retain")
             retain_fingerprints = row_fingerprints(X_r, y_r)
         else:
-            _, missing = remove_rows(self._fingerprints, row_fingerprints(X_f, y_f))
+            _, missing = remove_rows(self._fingerprints_, row_fingerprints(X_f, y_f))
             if missing and self.forget_method not in _CACHE_FREE_METHODS:
                 raise ValueError(
                     f"{missing} of the {len(X_f)} forget rows were never trained on (or were already "
@@ -441,10 +447,10 @@ class UnlearnableClassifier(NeuralNetClassifier):
 
     def _record_forget(self, request: ForgetRequest, outcome, retain_fingerprints, seconds: float) -> None:
         if retain_fingerprints is not None:
-            self._fingerprints = retain_fingerprints
+            self._fingerprints_ = retain_fingerprints
         else:
             forgotten = row_fingerprints(request.X_forget.numpy(), request.y_forget.numpy())
-            self._fingerprints, _ = remove_rows(self._fingerprints, forgotten)
+            self._fingerprints_, _ = remove_rows(self._fingerprints_, forgotten)
         self.importances_ = outcome.retain_importances
         self.n_train_ = request.n_retain
         method = self.forget_method if isinstance(self.forget_method, str) else type(self.forget_method).__name__

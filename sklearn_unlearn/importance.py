@@ -85,7 +85,7 @@ def minibatch_importances(module: nn.Module, X: Tensor, y: Tensor, loss_fn: Loss
         for xb, yb in _batches(X, y, batch_size, _device_of(module)):
             loss = loss_fn(module(xb), yb)
             grads = torch.autograd.grad(loss, list(params.values()), allow_unused=True)
-            for name, g in zip(params, grads):
+            for name, g in zip(params, grads, strict=True):
                 if g is not None:
                     totals[name] += g.detach() ** 2
             n_batches += 1
@@ -180,7 +180,7 @@ def _add_fast_path_batch(
     # The mean loss times n has per-row terms, so d(sum)/d(output_n) is row n's own gradient.
     loss_sum = loss_fn(output, yb) * len(xb)
     grads = torch.autograd.grad(loss_sum, [captured[layer][0][1] for layer in used], allow_unused=True)
-    for layer, g in zip(used, grads):
+    for layer, g in zip(used, grads, strict=True):
         if g is None:
             continue
         a = captured[layer][0][0]

@@ -59,7 +59,9 @@ class Unlearner(Protocol):
     def forget(self, net: UnlearnableClassifier, request: ForgetRequest) -> ForgetOutcome: ...
 
 
-def _importances_for(net: UnlearnableClassifier, request: ForgetRequest) -> tuple[Importances, Importances, Importances]:
+def _importances_for(
+    net: UnlearnableClassifier, request: ForgetRequest
+) -> tuple[Importances, Importances, Importances]:
     """``(I_Df, I_Dr, I_D)``: forget, retain and all-rows importances at the current weights.
 
     With retain rows they are computed from those rows (the authors' behaviour) and
