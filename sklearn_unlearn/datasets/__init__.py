@@ -1,0 +1,21 @@
+"""Data: the real DataCo file, a synthetic DataCo-like generator, and label noise."""
+
+from .dataco import TARGET_NAMES, dataco_task, delivery_label, load_dataco
+from .noise import inject_label_noise
+from .synthetic import make_supply_chain
+
+
+def load_supply_chain(n_samples: int = 10_000, random_state=None, features: str = "paper", **kwargs):
+    """Synthetic DataCo-like rows turned into a task, exactly as :func:`load_dataco` does."""
+    return dataco_task(make_supply_chain(n_samples, random_state), features=features, **kwargs)
+
+
+__all__ = [
+    "TARGET_NAMES",
+    "dataco_task",
+    "delivery_label",
+    "inject_label_noise",
+    "load_dataco",
+    "load_supply_chain",
+    "make_supply_chain",
+]
