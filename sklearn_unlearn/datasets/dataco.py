@@ -218,7 +218,7 @@ def _order_time_features(frame: pd.DataFrame, n_train: int) -> tuple[np.ndarray,
     numeric = (
         frame[ORDER_TIME_NUMERIC]
         .astype(np.float64)
-        .assign(order_month=ordered.dt.month, order_weekday=ordered.dt.weekday, order_hour=ordered.dt.hour)
+        .assign(order_month=ordered.dt.month, order_weekday=ordered.dt.day_of_week, order_hour=ordered.dt.hour)
     )
     dummies = pd.get_dummies(frame[ORDER_TIME_CATEGORICAL].astype(str), prefix_sep="=", dtype=np.float64)
     table = pd.concat([numeric, dummies], axis=1)

@@ -1,0 +1,39 @@
+import pytest
+
+from sklearn_unlearn.cli import main
+
+
+def test_demo_quick_runs_end_to_end(tmp_path, capsys):
+    assert main(["demo", "--quick", "--out", str(tmp_path)]) == 0
+    output = capsys.readouterr().out
+    for method in ("baseline", "ASSD forget", "fine-tune", "retrain"):
+        assert method in output
+    assert (tmp_path / "demo.png").stat().st_size > 1000
+
+
+def test_help_explains_the_demo(capsys):
+    with pytest.raises(SystemExit):
+        main(["demo", "--help"])
+    assert "Late_delivery_risk" in capsys.readouterr().out
+
+
+def test_demo_on_the_real_sample(tmp_path, capsys):
+    from .test_datasets import SAMPLE
+
+    if not SAMPLE.exists():
+        pytest.skip(f"real DataCo sample not found at {SAMPLE}")
+    assert main(["demo", "--quick", "--data", str(SAMPLE), "--out", str(tmp_path)]) == 0
+    assert "DataCo file" in capsys.readouterr().out
+
+
+def test_forget_cost_benchmark_quick(capsys):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "forget_cost.py"
+    spec = importlib.util.spec_from_file_location("forget_cost", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main(["--quick"]) == 0
+    output = capsys.readouterr().out
+    assert "forget/retrain" in output and "importance pass/epoch" in output
