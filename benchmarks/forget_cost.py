@@ -91,7 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     ]
     table = pd.DataFrame(rows)
     command = "python benchmarks/forget_cost.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    machine = f"{platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}, device {resolve_device('auto')}"
+    machine = (
+        f"{platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}, device {resolve_device('auto')}"
+    )
     lines = [
         "# Forget cost",
         "",

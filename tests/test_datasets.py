@@ -116,3 +116,21 @@ def test_paper_noise_reproduces_the_notebooks_quirk():
     assert kept[1] == pytest.approx(0.25, abs=0.01)
     assert kept[2] == 0.0
     assert (changed == (selected & (y_noisy != y))).all()
+
+
+def test_wrong_encoding_is_named(tmp_path):
+    utf16 = tmp_path / "utf16.csv"
+    make_supply_chain(50, 0).to_csv(utf16, index=False, encoding="utf-16")
+    with pytest.raises(ValueError, match="latin-1|missing DataCo columns"):
+        load_dataco(utf16)
+
+
+def test_synthetic_scale_benchmark_quick(capsys):
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "synthetic_scale.py"
+    spec = importlib.util.spec_from_file_location("synthetic_scale", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main(["--quick"]) == 0
+    assert "10,000" in capsys.readouterr().out
