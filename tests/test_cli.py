@@ -24,16 +24,3 @@ def test_demo_on_the_real_sample(tmp_path, capsys):
         pytest.skip(f"real DataCo sample not found at {SAMPLE}")
     assert main(["demo", "--quick", "--data", str(SAMPLE), "--out", str(tmp_path)]) == 0
     assert "DataCo file" in capsys.readouterr().out
-
-
-def test_forget_cost_benchmark_quick(capsys):
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "forget_cost.py"
-    spec = importlib.util.spec_from_file_location("forget_cost", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    assert module.main(["--quick"]) == 0
-    output = capsys.readouterr().out
-    assert "forget/retrain" in output and "importance pass/epoch" in output

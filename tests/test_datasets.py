@@ -123,14 +123,3 @@ def test_wrong_encoding_is_named(tmp_path):
     make_supply_chain(50, 0).to_csv(utf16, index=False, encoding="utf-16")
     with pytest.raises(ValueError, match="latin-1|missing DataCo columns"):
         load_dataco(utf16)
-
-
-def test_synthetic_scale_benchmark_quick(capsys):
-    import importlib.util
-
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "synthetic_scale.py"
-    spec = importlib.util.spec_from_file_location("synthetic_scale", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    assert module.main(["--quick"]) == 0
-    assert "10,000" in capsys.readouterr().out

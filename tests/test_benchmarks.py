@@ -1,0 +1,35 @@
+"""CI-sized runs of every benchmark, so none of them rots."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def load_benchmark(name):
+    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_forget_cost_quick(capsys):
+    assert load_benchmark("forget_cost").main(["--quick"]) == 0
+    output = capsys.readouterr().out
+    assert "forget/retrain" in output and "importance pass/epoch" in output
+
+
+def test_synthetic_scale_quick(capsys):
+    assert load_benchmark("synthetic_scale").main(["--quick"]) == 0
+    assert "10,000" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_detect_and_forget_quick(capsys):
+    assert load_benchmark("detect_and_forget").main(["--quick"]) == 0
+    output = capsys.readouterr().out
+    for method in ("baseline", "detect + forget", "detect + drop", "CleanLearning", "oracle retrain"):
+        assert method in output
+    assert "of CleanLearning's time" in output
