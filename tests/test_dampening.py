@@ -125,3 +125,11 @@ def test_ssd_selects_rows_with_zero_retain_importance():
     counts = dampen(theta, imp_D, imp_Df, alpha=10.0, lam=1.0)
     torch.testing.assert_close(theta["w"], torch.tensor([0.0, 2.0 / 20.0, 3.0]))
     assert counts == {"w": 2}
+
+
+def test_percentile_beyond_torch_quantile_limit():
+    # torch.quantile refuses more than 2**24 values; models have far more parameters.
+    values = torch.from_numpy(np.random.default_rng(0).lognormal(size=20_000_000).astype(np.float32))
+    q = assd_percentile(1, 100)
+    expected = np.percentile(values.numpy(), q)
+    assert percentile(values, q) == pytest.approx(float(expected), rel=1e-6)
