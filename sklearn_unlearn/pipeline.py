@@ -141,7 +141,8 @@ class UnlearnPipeline(Pipeline):
         final_name, final = self.steps[-1]
         final_params = {k[len(final_name) + 2 :]: v for k, v in params.items() if k.startswith(final_name + "__")}
         head_params = {k: v for k, v in params.items() if not k.startswith(final_name + "__")}
-        self.steps[-1] = (final_name, "passthrough")
+        # A copy, so the caller's list of steps never sees the placeholder.
+        self.steps = [*self.steps[:-1], (final_name, "passthrough")]
         try:
             Xt = super().fit_transform(X, y, **head_params)
         finally:

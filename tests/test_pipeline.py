@@ -62,6 +62,14 @@ def test_forgets_exactly_the_flagged_rows(noisy_digits):
     assert_same_weights(weights(by_hand), pipe[-1])
 
 
+def test_callers_list_of_steps_is_untouched(noisy_digits):
+    X, y_noisy, _ = noisy_digits
+    steps = [("scale", MinMaxScaler()), ("detect", detector()), ("net", small_net())]
+    listed = list(steps)
+    UnlearnPipeline(steps).fit(X, y_noisy)
+    assert steps == listed
+
+
 def test_drop_refits_without_flagged_rows_and_keep_ignores_them(noisy_digits):
     X, y_noisy, _ = noisy_digits
     dropped = pipeline("drop").fit(X, y_noisy)
