@@ -30,7 +30,6 @@ from .modules import MLP
 from .unlearners import ForgetRequest, Unlearner, make_unlearner
 
 IMPORTANCE_FORMS = ("per_sample", "minibatch")
-_CACHE_FREE_METHODS = ("finetune", "retrain")  # methods that never read the importance cache
 _PER_SAMPLE_CHUNK = 2048  # rows per importance batch; the per-sample result does not depend on it
 
 
@@ -394,6 +393,16 @@ class UnlearnableClassifier(NeuralNetClassifier):
         self._record_forget(request, outcome, fingerprints, time.perf_counter() - start)
         return self
 
+    def needs_retain_rows(self) -> bool:
+        """Whether ``forget_method`` needs ``X_retain``/``y_retain`` (fine-tune, retrain).
+
+        Returns
+        -------
+        bool
+        """
+        unlearner = make_unlearner(self.forget_method, alpha=self.alpha, lam=self.lam)
+        return bool(getattr(unlearner, "needs_retain", False))
+
     def _forget_request(self, X, y, X_retain, y_retain) -> tuple[ForgetRequest, np.ndarray | None]:
         X_f = check_features(self, X, reset=False)
         if len(X_f) == 0:
@@ -413,7 +422,7 @@ class UnlearnableClassifier(NeuralNetClassifier):
             retain_fingerprints = row_fingerprints(X_r, y_r)
         else:
             _, missing = remove_rows(self._fingerprints_, row_fingerprints(X_f, y_f))
-            if missing and self.forget_method not in _CACHE_FREE_METHODS:
+            if missing and not self.needs_retain_rows():
                 raise ValueError(
                     f"{missing} of the {len(X_f)} forget rows were never trained on (or were already "
                     "forgotten): the cached importances cannot be corrected for them. Pass X_retain and y_retain."

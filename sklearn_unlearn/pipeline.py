@@ -30,7 +30,8 @@ class UnlearnPipeline(Pipeline):
     then handles the flagged rows per ``detected``:
 
     - ``"forget"``: fit the final estimator on all rows, then ``forget`` the flagged ones
-      (ASSD by default for :class:`UnlearnableClassifier`: one pass over those rows);
+      (ASSD by default for :class:`UnlearnableClassifier`: one pass over those rows; a
+      ``forget_method`` that needs retain rows, such as ``"finetune"``, gets the unflagged rows);
     - ``"drop"``: fit the final estimator on the unflagged rows only (what cleanlab's
       ``CleanLearning`` does);
     - ``"keep"``: ignore the flags (the baseline).
@@ -161,7 +162,10 @@ class UnlearnPipeline(Pipeline):
             return
         final.fit(Xt, y, **final_params)
         if self.detected == "forget" and flagged.any():
-            final.forget(_safe_indexing(Xt, flagged), _safe_indexing(y, flagged))
+            retain = {}
+            if getattr(final, "needs_retain_rows", lambda: False)():
+                retain = {"X_retain": _safe_indexing(Xt, ~flagged), "y_retain": _safe_indexing(y, ~flagged)}
+            final.forget(_safe_indexing(Xt, flagged), _safe_indexing(y, flagged), **retain)
 
     def _flagged_rows(self, n_rows: int) -> np.ndarray:
         flagged = np.zeros(n_rows, dtype=bool)

@@ -54,7 +54,11 @@ class ForgetOutcome:
 
 
 class Unlearner(Protocol):
-    """What ``forget_method`` accepts besides a name."""
+    """What ``forget_method`` accepts besides a name.
+
+    An optional class attribute ``needs_retain = True`` says the method works only from
+    the retain rows (and never reads the importance cache); pipelines then pass them.
+    """
 
     def forget(self, net: UnlearnableClassifier, request: ForgetRequest) -> ForgetOutcome: ...
 
@@ -98,6 +102,8 @@ class ASSD:
     As in the authors' code, the reference importances are those of the retain set.
     """
 
+    needs_retain = False
+
     def forget(self, net: UnlearnableClassifier, request: ForgetRequest) -> ForgetOutcome:
         imp_f, imp_r, _ = _importances_for(net, request)
         alpha = assd_alpha(imp_r, imp_f, request.n_forget, request.n_forget + request.n_retain)
@@ -118,6 +124,8 @@ class SSD:
     lam : float, default=1.0
         Dampening constant λ.
     """
+
+    needs_retain = False
 
     def __init__(self, alpha: float = 10.0, lam: float = 1.0) -> None:
         self.alpha = alpha
@@ -141,6 +149,8 @@ class FineTune:
         uses its learning-rate decay here (0.95): the next epoch's rate.
     """
 
+    needs_retain = True
+
     def __init__(self, epochs: int = 1, lr_factor: float = 1.0) -> None:
         self.epochs = epochs
         self.lr_factor = lr_factor
@@ -157,6 +167,8 @@ class Retrain:
     The gold standard, and the slowest. With ``random_state`` set the new weights start
     from the same initial weights as the original fit.
     """
+
+    needs_retain = True
 
     def forget(self, net: UnlearnableClassifier, request: ForgetRequest) -> ForgetOutcome:
         X_r, y_r = request.require_retain("retrain")

@@ -30,6 +30,13 @@ def test_synthetic_scale_quick(capsys):
 def test_detect_and_forget_quick(capsys):
     assert load_benchmark("detect_and_forget").main(["--quick"]) == 0
     output = capsys.readouterr().out
-    for method in ("baseline", "detect + forget", "detect + drop", "CleanLearning", "oracle retrain"):
+    for method in (
+        "baseline",
+        "detect + forget (ASSD)",
+        "detect + fine-tune",
+        "detect + drop",
+        "CleanLearning",
+        "oracle",
+    ):
         assert method in output
     assert "of CleanLearning's time" in output

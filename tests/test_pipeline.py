@@ -70,6 +70,14 @@ def test_callers_list_of_steps_is_untouched(noisy_digits):
     assert steps == listed
 
 
+def test_methods_that_need_retain_rows_get_the_unflagged_rows(noisy_digits):
+    X, y_noisy, _ = noisy_digits
+    pipe = pipeline().set_params(unlearnableclassifier__forget_method="finetune").fit(X, y_noisy)
+    entry = pipe[-1].forget_log_[-1]
+    assert entry["method"] == "finetune"
+    assert entry["n_retain"] == len(X) - pipe.label_issues_.sum()
+
+
 def test_drop_refits_without_flagged_rows_and_keep_ignores_them(noisy_digits):
     X, y_noisy, _ = noisy_digits
     dropped = pipeline("drop").fit(X, y_noisy)
