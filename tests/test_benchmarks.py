@@ -40,3 +40,12 @@ def test_detect_and_forget_quick(capsys):
     ):
         assert method in output
     assert "of CleanLearning's time" in output
+
+
+@pytest.mark.slow
+def test_table4_quick(capsys):
+    assert load_benchmark("table4").main(["--quick"]) == 0
+    output = capsys.readouterr().out
+    for method in ("baseline", "retrain", "fine-tune", "SSD", "ASSD (per-sample)", "ASSD (mini-batch)"):
+        assert f"| {method}" in output
+    assert "p (paired t)" in output
