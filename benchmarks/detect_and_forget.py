@@ -89,13 +89,19 @@ def run_once(task, rate: float, seed: int, settings: dict) -> list[dict]:
 
 
 def summarise(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.copy()
+    # Cost beyond the plain fit: what detection and forgetting add to training the baseline.
+    baseline_seconds = frame[frame.method == "baseline"].set_index(["dataset", "rate", "seed"]).seconds
+    keys = pd.MultiIndex.from_frame(frame[["dataset", "rate", "seed"]])
+    frame["extra_seconds"] = frame.seconds.to_numpy() - baseline_seconds.reindex(keys).to_numpy()
     stats = frame.groupby(["dataset", "rate", "method"], sort=False).agg(
         test_acc=("test_acc", "mean"),
         test_acc_std=("test_acc", "std"),
         recall=("recall", "mean"),
         precision=("precision", "mean"),
         flagged=("flagged", "mean"),
-        seconds=("seconds", "mean"),
+        seconds=("seconds", "median"),
+        extra_seconds=("extra_seconds", "median"),
         seeds=("seed", "nunique"),
     )
     return stats.reset_index()
@@ -110,15 +116,36 @@ def verdicts(summary: pd.DataFrame) -> list[str]:
             f"- {dataset}, {rate:.1%} errors: detector recall {by.loc[first, 'recall']:.2f}, "
             f"precision {by.loc[first, 'precision']:.2f} ({by.loc[first, 'flagged']:.0f} rows flagged)."
         )
+        cleanlearning = by.loc["CleanLearning", "seconds"]
         for method, _, _ in PIPELINES:
-            ratio = by.loc[method, "seconds"] / by.loc["CleanLearning", "seconds"]
+            ratio = by.loc[method, "seconds"] / cleanlearning
+            extra = by.loc[method, "extra_seconds"] / cleanlearning
             gain = by.loc[method, "test_acc"] - by.loc["baseline", "test_acc"]
             lines.append(
                 f"  - {method}: {ratio:.1%} of CleanLearning's time ({'met' if ratio <= 0.2 else 'NOT met'}, "
-                f"target <= 20 %); test accuracy vs baseline {gain * 100:+.2f} pt "
-                f"({'met' if gain >= 0 else 'NOT met'}, target >= 0)."
+                f"target <= 20 %; beyond the baseline fit {extra:.1%}); test accuracy vs baseline "
+                f"{gain * 100:+.2f} pt ({'met' if gain >= 0 else 'NOT met'}, target >= 0)."
             )
     return lines
+
+
+def report(records: pd.DataFrame, command: str, settings_line: str) -> str:
+    summary = summarise(records)
+    machine = f"{platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}, CPU"
+    lines = [
+        "# Detect and forget",
+        "",
+        f"Command: `{command.strip()}`  ",
+        f"Machine: {machine}  ",
+        f"Models: {settings_line}; detector: CleanlabDetector() (HistGradientBoosting, 5 folds).  ",
+        "Accuracy: mean over seeds; seconds: median over seeds, everything from the raw noisy rows; "
+        "extra_seconds: seconds minus the baseline fit of the same seed.",
+        "",
+        summary.to_markdown(index=False, floatfmt=".4g"),
+        "",
+        *verdicts(summary),
+    ]
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -128,8 +155,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--synthetic-rows", type=int, default=125_000, help="before the 80/20 split")
     parser.add_argument("--data", type=Path, default=SAMPLE, help="real DataCo CSV (skipped when absent)")
     parser.add_argument("--quick", action="store_true", help="small CI-sized run; writes nothing")
+    parser.add_argument("--report", action="store_true", help="only re-make the Markdown from the saved CSV")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
+    if args.report:
+        records = pd.read_csv(args.out / "detect_and_forget.csv")
+        settings_line = ", ".join(
+            f"{name}: MLP {group.model.iloc[0]}, {group.epochs.iloc[0]} epochs"
+            for name, group in records.groupby("dataset", sort=False)
+        )
+        text = report(records, "python benchmarks/detect_and_forget.py (table re-made with --report)", settings_line)
+        print(text)
+        (args.out / "detect_and_forget.md").write_text(text + "\n")
+        return 0
     torch.set_num_threads(min(torch.get_num_threads(), os.cpu_count() or 1))
     real = {"hidden": (100, 100, 100), "epochs": 25, "batch_size": 128}
     synthetic = {"hidden": (100, 100, 100), "epochs": 10, "batch_size": 256}
@@ -159,27 +197,15 @@ def main(argv: list[str] | None = None) -> int:
                     args.out.mkdir(parents=True, exist_ok=True)
                     pd.DataFrame(records).to_csv(args.out / "detect_and_forget.csv", index=False)
 
-    summary = summarise(pd.DataFrame(records))
     command = "python benchmarks/detect_and_forget.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    machine = f"{platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}, CPU"
     settings_line = ", ".join(
-        f"{name}: MLP {'x'.join(map(str, s['hidden']))}, {s['epochs']} epochs" for name, _, s in datasets
+        f"{name}: MLP {'x'.join(map(str, s['hidden']))}, {s['epochs']} epochs, batch {s['batch_size']}"
+        for name, _, s in datasets
     )
-    lines = [
-        "# Detect and forget",
-        "",
-        f"Command: `{command.strip()}`  ",
-        f"Machine: {machine}  ",
-        f"Models: {settings_line}; detector: CleanlabDetector() (HistGradientBoosting, 5 folds).",
-        "",
-        summary.to_markdown(index=False, floatfmt=".4g"),
-        "",
-        *verdicts(summary),
-    ]
-    report = "\n".join(lines)
-    print(report)
+    text = report(pd.DataFrame(records), command, settings_line)
+    print(text)
     if not args.quick:
-        (args.out / "detect_and_forget.md").write_text(report + "\n")
+        (args.out / "detect_and_forget.md").write_text(text + "\n")
     return 0
 
 
