@@ -90,8 +90,8 @@ def run_demo(args: argparse.Namespace) -> int:
         ("retrain on clean rows", "retrain", True),
     ]:
         model = copy.deepcopy(baseline).set_params(forget_method=method)
-        if method == "retrain":
-            model.set_params(callbacks__progress__desc="retrain")
+        if method in ("finetune", "retrain"):
+            model.set_params(callbacks__progress__desc=method)
         start = time.perf_counter()
         kwargs = {"X_retain": X_r, "y_retain": y_r} if retain else {}
         model.forget(X_f, y_f, **kwargs)
