@@ -49,3 +49,9 @@ def test_table4_quick(capsys):
     for method in ("baseline", "retrain", "fine-tune", "SSD", "ASSD (per-sample)", "ASSD (mini-batch)"):
         assert f"| {method}" in output
     assert "p (paired t)" in output
+
+
+def test_forget_scaling_quick(capsys):
+    assert load_benchmark("forget_scaling").main(["--quick"]) == 0
+    output = capsys.readouterr().out
+    assert "forget/retrain at 1 %" in output and "log-log slope" in output
