@@ -4,9 +4,9 @@
     python benchmarks/forget_scaling.py --quick    # a tiny version of each sweep (CI; writes nothing)
 
 Sweeps (synthetic supply-chain rows, paper features):
-- |D|: 10k → 1M training rows, 3×100 MLP, 1 % forgotten;
-- |D_f|: 0.25 → 10 % of 100k rows, 3×100 MLP;
-- parameters: 2×50 → 4×2000 (≥ 10M parameters) on 20k rows, 1 % forgotten.
+- |D|: 10k → 1M training rows, 3×100 MLP, 1,000 rows forgotten (|D_f| fixed);
+- |D_f|: 250 → 10,000 of 100k rows (0.25 → 10 %), 3×100 MLP;
+- parameters: 2×50 → 4×2000 (≥ 10M parameters) on 20k rows, 200 (1 %) forgotten.
 Each point times one training epoch, the cached per-sample importance pass, ASSD's forget, its
 percentile step alone, fine-tune (1 epoch on the retain rows) and retrain. Training uses
 ``--epochs`` epochs (default 5, so that 1M rows fit in the budget); retrain uses the same count,
@@ -44,10 +44,10 @@ def timed(fn):
     return out, time.perf_counter() - start
 
 
-def measure(X, y, hidden: tuple[int, ...], forget_share: float, epochs: int, seed: int = 0) -> dict:
+def measure(X, y, hidden: tuple[int, ...], n_forget: int, epochs: int, seed: int = 0) -> dict:
     rng = np.random.default_rng(seed)
     forget = np.zeros(len(X), dtype=bool)
-    forget[rng.choice(len(X), size=max(1, int(round(forget_share * len(X)))), replace=False)] = True
+    forget[rng.choice(len(X), size=n_forget, replace=False)] = True
     clf = UnlearnableClassifier(
         module__hidden_layer_sizes=hidden, max_epochs=epochs, batch_size=1024, lr=0.05, random_state=seed
     )
@@ -83,19 +83,22 @@ def measure(X, y, hidden: tuple[int, ...], forget_share: float, epochs: int, see
     }
 
 
-def sweeps(quick: bool) -> dict[str, list[tuple[int, tuple[int, ...], float]]]:
-    """(training rows, hidden sizes, forget share) per point of each sweep."""
+def sweeps(quick: bool) -> dict[str, list[tuple[int, tuple[int, ...], int]]]:
+    """(training rows, hidden sizes, forget rows) per point of each sweep.
+
+    The |D| sweep keeps |D_f| fixed at 1,000 rows, so that it shows what |D| alone costs.
+    """
     if quick:
         return {
-            "rows": [(2_000, (32, 32), 0.01), (4_000, (32, 32), 0.01)],
-            "forget_share": [(4_000, (32, 32), share) for share in (0.01, 0.05)],
-            "parameters": [(2_000, hidden, 0.01) for hidden in ((16, 16), (64, 64))],
+            "rows": [(2_000, (32, 32), 40), (4_000, (32, 32), 40)],
+            "forget_share": [(4_000, (32, 32), n) for n in (40, 200)],
+            "parameters": [(2_000, hidden, 20) for hidden in ((16, 16), (64, 64))],
         }
     return {
-        "rows": [(n, (100,) * 3, 0.01) for n in (10_000, 30_000, 100_000, 300_000, 1_000_000)],
-        "forget_share": [(100_000, (100,) * 3, share) for share in (0.0025, 0.01, 0.025, 0.05, 0.10)],
+        "rows": [(n, (100,) * 3, 1_000) for n in (10_000, 30_000, 100_000, 300_000, 1_000_000)],
+        "forget_share": [(100_000, (100,) * 3, n) for n in (250, 1_000, 2_500, 5_000, 10_000)],
         "parameters": [
-            (20_000, hidden, 0.01) for hidden in ((50, 50), (100,) * 3, (250,) * 5, (1000,) * 3, (2000,) * 4)
+            (20_000, hidden, 200) for hidden in ((50, 50), (100,) * 3, (250,) * 5, (1000,) * 3, (2000,) * 4)
         ],
     }
 
@@ -136,10 +139,10 @@ def main(argv: list[str] | None = None) -> int:
     task = load_supply_chain(int(largest / 0.8) + 1, random_state=0)
     records = []
     for sweep, plan in points.items():
-        for rows, hidden, share in plan:
-            record = measure(task.X_train[:rows], task.y_train[:rows], hidden, share, epochs)
+        for rows, hidden, n_forget in plan:
+            record = measure(task.X_train[:rows], task.y_train[:rows], hidden, n_forget, epochs)
             records.append({"sweep": sweep, **record})
-            print(f"{sweep}: {rows} rows, {record['hidden']}, {share:.2%} done", flush=True)
+            print(f"{sweep}: {rows} rows, {record['hidden']}, {n_forget} forgotten: done", flush=True)
     frame = pd.DataFrame(records)
     command = "python benchmarks/forget_scaling.py " + " ".join(argv if argv is not None else sys.argv[1:])
     at_one_percent = frame[np.isclose(frame.forget_share, 0.01, rtol=0.05)]
