@@ -89,7 +89,7 @@ def repairs(baseline, X_f, y_f, X_r, y_r):
         yield name, model, time.perf_counter() - start
 
 
-def run_grid(task, args, lr: float, wd: float) -> list[dict]:
+def run_grid(task, args, lr: float, wd: float, partial_csv: Path | None = None) -> list[dict]:
     X, y = task.X_train, task.y_train
     records = []
     for size in args.sizes:
@@ -118,6 +118,9 @@ def run_grid(task, args, lr: float, wd: float) -> list[dict]:
                         }
                     )
             print(f"{size} {rate:.2%}: done", flush=True)
+            if partial_csv is not None:  # a long run keeps what it has measured if it is stopped
+                partial_csv.parent.mkdir(parents=True, exist_ok=True)
+                pd.DataFrame(records).to_csv(partial_csv, index=False)
     return records
 
 
@@ -203,10 +206,11 @@ def main(argv: list[str] | None = None) -> int:
     else:
         lr, wd, chosen = args.lr, args.weight_decay, f"lr {args.lr}, weight decay {args.weight_decay} (given)"
     print(f"{source}: {chosen}", flush=True)
-    frame = pd.DataFrame(run_grid(task, args, lr, wd))
+    tag = f"{'synthetic' if args.synthetic else 'dataco'}_{args.features}_{args.noise}"
+    partial = None if args.quick else args.out / f"table4_{tag}.partial.csv"
+    frame = pd.DataFrame(run_grid(task, args, lr, wd, partial))
     summary = summarise(frame)
     command = "python benchmarks/table4.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    tag = f"{'synthetic' if args.synthetic else 'dataco'}_{args.features}_{args.noise}"
     lines = [
         f"# Table 4 reproduction: {source}, {args.features} features, {args.noise} noise",
         "",
@@ -225,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         frame.to_csv(args.out / f"table4_{tag}.csv", index=False)
         (args.out / f"table4_{tag}.md").write_text(report + "\n")
         plot_gains(frame, args.out / f"table4_{tag}.png")
+        partial.unlink(missing_ok=True)
     return 0
 
 
