@@ -240,7 +240,7 @@ class UnlearnableClassifier(NeuralNetClassifier):
             self.n_train_, self.forget_log_ = 0, []
             self._fingerprints_ = np.empty(0, dtype=np.uint64)
         self.n_train_ += len(X32)
-        self._fingerprints_ = np.concatenate([self._fingerprints_, row_fingerprints(X32, y_enc)])
+        self._fingerprints_ = np.sort(np.concatenate([self._fingerprints_, row_fingerprints(X32, y_enc)]))
         self.importances_ = None
         return self
 
@@ -271,7 +271,7 @@ class UnlearnableClassifier(NeuralNetClassifier):
         self.importances_ = self.compute_importances(torch.as_tensor(X32), torch.as_tensor(y_enc))
         self.n_train_ = len(X32)
         self.forget_log_ = []
-        self._fingerprints_ = row_fingerprints(X32, y_enc)
+        self._fingerprints_ = np.sort(row_fingerprints(X32, y_enc))
 
     def initialize_module(self) -> UnlearnableClassifier:
         kwargs = self.get_params_for("module")
@@ -456,7 +456,7 @@ class UnlearnableClassifier(NeuralNetClassifier):
 
     def _record_forget(self, request: ForgetRequest, outcome, retain_fingerprints, seconds: float) -> None:
         if retain_fingerprints is not None:
-            self._fingerprints_ = retain_fingerprints
+            self._fingerprints_ = np.sort(retain_fingerprints)
         else:
             forgotten = row_fingerprints(request.X_forget.numpy(), request.y_forget.numpy())
             self._fingerprints_, _ = remove_rows(self._fingerprints_, forgotten)
