@@ -160,9 +160,12 @@ def main(argv: list[str] | None = None) -> int:
         f"- forget/retrain at 1 %: {at_one_percent.forget_over_retrain.min():.2%} – "
         f"{at_one_percent.forget_over_retrain.max():.2%} (target <= 2 %: "
         f"{'met' if (at_one_percent.forget_over_retrain <= 0.02).all() else 'NOT met'}; retrain of {epochs} epochs).",
-        f"- percentile step at {biggest.parameters:,} parameters: {biggest.percentile_s:.3f} s "
-        f"(target < 1 s at >= 10M: {'met' if biggest.percentile_s < 1 and biggest.parameters >= 10_000_000 else 'NOT met'}).",
     ]
+    if "parameters" in points:
+        lines.append(
+            f"- percentile step at {biggest.parameters:,} parameters: {biggest.percentile_s:.3f} s "
+            f"(target < 1 s at >= 10M: {'met' if biggest.percentile_s < 1 and biggest.parameters >= 10_000_000 else 'NOT met'})."
+        )
     for sweep, x in (("rows", "rows"), ("forget_share", "forget_rows")):
         block = frame[frame.sweep == sweep]
         if len(block) < 2:
