@@ -13,7 +13,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import StratifiedKFold, check_cv, cross_val_predict
 from sklearn.utils import _safe_indexing, get_tags
 from sklearn.utils.multiclass import type_of_target
-from sklearn.utils.validation import _num_samples, check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import _num_samples, check_array, check_is_fitted, column_or_1d, validate_data
 
 
 class CleanlabDetector(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
@@ -199,11 +199,7 @@ class CleanlabDetector(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 "CleanlabDetector requires y to be passed, but the target y is None: "
                 "it needs the labels to find label issues."
             )
-        y = np.asarray(y)
-        if y.ndim != 1:
-            y = y.ravel() if y.ndim == 2 and y.shape[1] == 1 else y
-        if y.ndim != 1:
-            raise ValueError(f"y must be 1-D (one label per row); got shape {y.shape}.")
+        y = column_or_1d(y, warn=True)
         if len(y) != n_samples:
             raise ValueError(f"X has {n_samples} rows but y has {len(y)} labels.")
         if type_of_target(y) in ("continuous", "continuous-multioutput"):
