@@ -117,10 +117,10 @@ def run_grid(task, args, lr: float, wd: float, partial_csv: Path | None = None) 
                             "n_test": len(task.y_test),
                         }
                     )
+                if partial_csv is not None:  # a long run keeps what it has measured if it is stopped
+                    partial_csv.parent.mkdir(parents=True, exist_ok=True)
+                    pd.DataFrame(records).to_csv(partial_csv, index=False)
             print(f"{size} {rate:.2%}: done", flush=True)
-            if partial_csv is not None:  # a long run keeps what it has measured if it is stopped
-                partial_csv.parent.mkdir(parents=True, exist_ok=True)
-                pd.DataFrame(records).to_csv(partial_csv, index=False)
     return records
 
 
