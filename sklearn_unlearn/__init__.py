@@ -2,8 +2,11 @@
 
 from .classifier import UnlearnableClassifier
 from .detection import CleanlabDetector
+from .gradient_unlearners import EWCAscent, NewtonStep, SingleGradient
+from .losses import SDLoss
 from .modules import MLP, SmallCNN
 from .pipeline import UnlearnPipeline, forget, make_pipeline
+from .repair import identify_causes, repair
 from .unlearners import ASSD, SSD, FineTune, ForgetOutcome, ForgetRequest, Retrain
 
 __all__ = [
@@ -11,14 +14,20 @@ __all__ = [
     "MLP",
     "SSD",
     "CleanlabDetector",
+    "EWCAscent",
     "FineTune",
     "ForgetOutcome",
     "ForgetRequest",
+    "NewtonStep",
     "Retrain",
+    "SDLoss",
+    "SingleGradient",
     "SmallCNN",
     "UnlearnPipeline",
     "UnlearnableClassifier",
     "forget",
+    "identify_causes",
     "make_pipeline",
+    "repair",
 ]
 __version__ = "0.1.0"

@@ -49,8 +49,8 @@ def encode_labels(y: np.ndarray, classes: np.ndarray, *, name: str = "y") -> np.
     """Map labels to 0..K-1 indices of ``classes`` (sorted), refusing labels never seen in fit."""
     unknown = ~np.isin(y, classes)
     if unknown.any():
-        shown = ", ".join(repr(v) for v in np.unique(y[unknown])[:5])
-        raise ValueError(f"{name} contains labels never seen in fit: {shown}. The model knows {list(classes)}.")
+        shown = ", ".join(repr(v) for v in np.unique(y[unknown])[:5].tolist())
+        raise ValueError(f"{name} contains labels never seen in fit: {shown}. The model knows {classes.tolist()}.")
     return np.searchsorted(classes, y).astype(np.int64)
 
 

@@ -25,8 +25,10 @@ from ._validation import (
     remove_rows,
     row_fingerprints,
 )
+from .class_filter import ClassFilterMixin
 from .importance import Importances, minibatch_importances, per_sample_importances
 from .modules import MLP
+from .trace import TrainingTrace
 from .unlearners import ForgetRequest, Unlearner, make_unlearner
 
 IMPORTANCE_FORMS = ("per_sample", "minibatch")
@@ -40,7 +42,7 @@ def resolve_device(device: Any) -> Any:
     return device
 
 
-class UnlearnableClassifier(NeuralNetClassifier):
+class UnlearnableClassifier(ClassFilterMixin, NeuralNetClassifier):
     """A neural-network classifier for plain scikit-learn data that can forget rows.
 
     A skorch ``NeuralNetClassifier``, so every skorch parameter (``module__*``,
@@ -69,8 +71,10 @@ class UnlearnableClassifier(NeuralNetClassifier):
         ``"auto"`` uses CUDA when available, else CPU.
     verbose : int, default=0
         skorch's epoch table when ≥ 1.
-    forget_method : {"assd", "ssd", "finetune", "retrain"} or Unlearner, default="assd"
-        What :meth:`forget` does; an object with ``forget(net, request)`` is accepted.
+    forget_method : str or Unlearner, default="assd"
+        What :meth:`forget` does: ``"assd"``, ``"ssd"``, ``"finetune"``, ``"retrain"``,
+        ``"single_gradient"`` (Thudi et al.), ``"newton"`` or ``"ewc_ascent"`` (Tanno et
+        al.'s treatments); or an object with ``forget(net, request)``.
     alpha : float, default=10.0
         SSD's selection threshold α (``forget_method="ssd"``).
     lam : float, default=1.0
@@ -96,6 +100,11 @@ class UnlearnableClassifier(NeuralNetClassifier):
         Rows the model is trained on, minus those forgotten since.
     forget_log_ : list of dict
         One entry per :meth:`forget`: method, rows, α, parameters dampened, seconds.
+    training_trace_ : Trace
+        ``w_0``, optimizer steps, epochs and learning rates since the network was
+        initialised (recorded by the :class:`~sklearn_unlearn.trace.TrainingTrace`
+        callback); read by single-gradient unlearning and
+        :func:`~sklearn_unlearn.metrics.unlearning_error`.
 
     Examples
     --------
@@ -155,6 +164,10 @@ class UnlearnableClassifier(NeuralNetClassifier):
     @device.setter
     def device(self, value: Any) -> None:
         self.__dict__["device"] = value
+
+    @property
+    def _default_callbacks(self):
+        return [*super()._default_callbacks, ("training_trace", TrainingTrace())]
 
     def _get_param_names(self) -> list[str]:
         # skorch lists every non-fitted attribute; its private ``_params_to_validate`` is
@@ -317,15 +330,29 @@ class UnlearnableClassifier(NeuralNetClassifier):
 
     # --- prediction ----------------------------------------------------------------------
 
-    def predict_proba(self, X) -> np.ndarray:
-        """Class probabilities, columns in the order of ``classes_``."""
-        self._check_fitted()
-        return super().predict_proba(check_features(self, X, reset=False))
+    def predict_proba(self, X, *, forget_class=None) -> np.ndarray:
+        """Class probabilities, columns in the order of ``classes_``.
 
-    def predict(self, X) -> np.ndarray:
-        """Predicted labels, from ``classes_``."""
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        forget_class : label, optional
+            Answer as the model that has forgotten this class (weight filtering; needs
+            :meth:`fit_class_filters` first).
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
         self._check_fitted()
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+        X32 = check_features(self, X, reset=False)
+        with self._forgetting_class(forget_class):
+            return super().predict_proba(X32)
+
+    def predict(self, X, *, forget_class=None) -> np.ndarray:
+        """Predicted labels, from ``classes_`` (``forget_class`` as in :meth:`predict_proba`)."""
+        self._check_fitted()
+        return self.classes_[self.predict_proba(X, forget_class=forget_class).argmax(axis=1)]
 
     def _check_fitted(self) -> None:
         if not self.__sklearn_is_fitted__():
@@ -381,7 +408,12 @@ class UnlearnableClassifier(NeuralNetClassifier):
         if self.forget_method == "ssd":
             check_positive(self.alpha, "alpha")
             check_positive(self.lam, "lam")
-        request, fingerprints = self._forget_request(X, y, X_retain, y_retain)
+        return self._forget_with(unlearner, X, y, X_retain, y_retain)
+
+    def _forget_with(self, unlearner: Unlearner, X, y, X_retain=None, y_retain=None) -> UnlearnableClassifier:
+        """Validate, run ``unlearner``, roll back on failure, record; shared with ``repair``."""
+        self._check_fitted()
+        request, fingerprints = self._forget_request(X, y, X_retain, y_retain, unlearner)
         snapshot = self._snapshot()
         start = time.perf_counter()
         try:
@@ -390,7 +422,7 @@ class UnlearnableClassifier(NeuralNetClassifier):
         except BaseException:
             self._restore(snapshot)
             raise
-        self._record_forget(request, outcome, fingerprints, time.perf_counter() - start)
+        self._record_forget(request, outcome, fingerprints, unlearner, time.perf_counter() - start)
         return self
 
     def needs_retain_rows(self) -> bool:
@@ -403,7 +435,7 @@ class UnlearnableClassifier(NeuralNetClassifier):
         unlearner = make_unlearner(self.forget_method, alpha=self.alpha, lam=self.lam)
         return bool(getattr(unlearner, "needs_retain", False))
 
-    def _forget_request(self, X, y, X_retain, y_retain) -> tuple[ForgetRequest, np.ndarray | None]:
+    def _forget_request(self, X, y, X_retain, y_retain, unlearner) -> tuple[ForgetRequest, np.ndarray | None]:
         X_f = check_features(self, X, reset=False)
         if len(X_f) == 0:
             raise ValueError("The forget set is empty: pass at least one row to forget.")
@@ -422,7 +454,7 @@ class UnlearnableClassifier(NeuralNetClassifier):
             retain_fingerprints = row_fingerprints(X_r, y_r)
         else:
             _, missing = remove_rows(self._fingerprints_, row_fingerprints(X_f, y_f))
-            if missing and not self.needs_retain_rows():
+            if missing and not getattr(unlearner, "needs_retain", False):
                 raise ValueError(
                     f"{missing} of the {len(X_f)} forget rows were never trained on (or were already "
                     "forgotten): the cached importances cannot be corrected for them. Pass X_retain and y_retain."
@@ -440,6 +472,7 @@ class UnlearnableClassifier(NeuralNetClassifier):
         return {
             "attributes": dict(self.__dict__),
             "history": copy.deepcopy(self.history_),
+            "trace": copy.copy(self.__dict__.get("training_trace_")),  # its counters change in place
             "module_state": {k: v.detach().clone() for k, v in self.module_.state_dict().items()},
             "optimizer_state": copy.deepcopy(self.optimizer_.state_dict()),
             "training": {m: m.training for m in self.module_.modules()},
@@ -449,12 +482,14 @@ class UnlearnableClassifier(NeuralNetClassifier):
         self.__dict__.clear()
         self.__dict__.update(snapshot["attributes"])
         self.history_ = snapshot["history"]
+        if snapshot["trace"] is not None:
+            self.training_trace_ = snapshot["trace"]
         self.module_.load_state_dict(snapshot["module_state"])
         self.optimizer_.load_state_dict(snapshot["optimizer_state"])
         for module, training in snapshot["training"].items():
             module.train(training)
 
-    def _record_forget(self, request: ForgetRequest, outcome, retain_fingerprints, seconds: float) -> None:
+    def _record_forget(self, request: ForgetRequest, outcome, retain_fingerprints, unlearner, seconds: float) -> None:
         if retain_fingerprints is not None:
             self._fingerprints_ = np.sort(retain_fingerprints)
         else:
@@ -462,7 +497,7 @@ class UnlearnableClassifier(NeuralNetClassifier):
             self._fingerprints_, _ = remove_rows(self._fingerprints_, forgotten)
         self.importances_ = outcome.retain_importances
         self.n_train_ = request.n_retain
-        method = self.forget_method if isinstance(self.forget_method, str) else type(self.forget_method).__name__
+        method = getattr(unlearner, "name", type(unlearner).__name__)
         entry = {"method": method, "n_forget": request.n_forget, "n_retain": request.n_retain}
         entry.update(outcome.details)
         entry["seconds"] = seconds

@@ -58,9 +58,9 @@ class MLP(nn.Module):
 class SmallCNN(nn.Module):
     """A small convolutional network for little grayscale images (e.g. 8×8 digits).
 
-    Two ``Conv2d → BatchNorm2d → ReLU`` blocks, global average pooling and a
-    linear head. Inputs may be ``(n, 1, h, w)`` or flat ``(n, h * w)`` rows of
-    a square image.
+    ``Conv2d → BatchNorm2d → ReLU`` blocks, an adaptive average pool to a ``pool × pool``
+    grid (so some spatial layout survives, which digits need) and a linear head. Inputs
+    may be ``(n, channels, h, w)`` or flat ``(n, h * w)`` rows of a square image.
 
     Parameters
     ----------
@@ -69,9 +69,11 @@ class SmallCNN(nn.Module):
     n_classes : int
         Number of outputs.
     channels : sequence of int, default=(16, 32)
-        Output channels of the two convolution blocks.
+        Output channels of the convolution blocks.
     batch_norm : bool, default=True
         Put a ``BatchNorm2d`` after each convolution.
+    pool : int, default=2
+        Side of the pooled grid the head reads.
     """
 
     def __init__(
@@ -80,6 +82,7 @@ class SmallCNN(nn.Module):
         n_classes: int,
         channels: Sequence[int] = (16, 32),
         batch_norm: bool = True,
+        pool: int = 2,
     ) -> None:
         super().__init__()
         side = int(round(n_features**0.5))
@@ -93,10 +96,11 @@ class SmallCNN(nn.Module):
                 blocks.append(nn.BatchNorm2d(out_channels))
             blocks.append(nn.ReLU())
             in_channels = out_channels
+        blocks.append(nn.AdaptiveAvgPool2d(pool))
         self.features = nn.Sequential(*blocks)
-        self.head = nn.Linear(in_channels, n_classes)
+        self.head = nn.Linear(in_channels * pool * pool, n_classes)
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         if X.dim() == 2 and self._side:
             X = X.view(-1, 1, self._side, self._side)
-        return self.head(self.features(X).mean(dim=(2, 3)))
+        return self.head(self.features(X).flatten(1))

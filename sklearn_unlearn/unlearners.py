@@ -102,6 +102,7 @@ class ASSD:
     As in the authors' code, the reference importances are those of the retain set.
     """
 
+    name = "assd"
     needs_retain = False
 
     def forget(self, net: UnlearnableClassifier, request: ForgetRequest) -> ForgetOutcome:
@@ -125,6 +126,7 @@ class SSD:
         Dampening constant λ.
     """
 
+    name = "ssd"
     needs_retain = False
 
     def __init__(self, alpha: float = 10.0, lam: float = 1.0) -> None:
@@ -149,6 +151,7 @@ class FineTune:
         uses its learning-rate decay here (0.95): the next epoch's rate.
     """
 
+    name = "finetune"
     needs_retain = True
 
     def __init__(self, epochs: int = 1, lr_factor: float = 1.0) -> None:
@@ -168,6 +171,7 @@ class Retrain:
     from the same initial weights as the original fit.
     """
 
+    name = "retrain"
     needs_retain = True
 
     def forget(self, net: UnlearnableClassifier, request: ForgetRequest) -> ForgetOutcome:
@@ -192,4 +196,14 @@ def make_unlearner(method: str | Unlearner, *, alpha: float, lam: float) -> Unle
     return UNLEARNERS[method]()
 
 
-UNLEARNERS: dict[str, type] = {"assd": ASSD, "ssd": SSD, "finetune": FineTune, "retrain": Retrain}
+from .gradient_unlearners import EWCAscent, NewtonStep, SingleGradient  # noqa: E402  (they build on this module)
+
+UNLEARNERS: dict[str, type] = {
+    "assd": ASSD,
+    "ssd": SSD,
+    "finetune": FineTune,
+    "retrain": Retrain,
+    "single_gradient": SingleGradient,
+    "newton": NewtonStep,
+    "ewc_ascent": EWCAscent,
+}

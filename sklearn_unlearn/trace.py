@@ -1,0 +1,81 @@
+"""What training did, recorded as it happens: the starting weights and the SGD steps.
+
+Thudi et al.'s unlearning error and single-gradient unlearning need ``w_0`` (the weights
+at the start of training), the number of steps ``t`` and the learning rate ``η``. The
+:class:`TrainingTrace` callback records them during ``fit`` at the cost of one copy of
+the weights; the classifier keeps the result as ``training_trace_``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from skorch.callbacks import Callback
+from torch import Tensor
+
+from .importance import trainable_parameters
+
+
+@dataclass
+class Trace:
+    """The record of one training run (``fit``, or a retrain from scratch).
+
+    Attributes
+    ----------
+    initial_weights : dict of str to Tensor
+        ``w_0``: every trainable parameter at the first step (on the CPU).
+    n_steps : int
+        Optimizer steps taken since (``t``).
+    n_epochs : int
+        Epochs since (how often each training row was seen).
+    lr_sum : float
+        Sum of the learning rate over the steps; ``lr_sum / n_steps`` is the mean ``η``.
+    n_rows_seen : int
+        Rows summed over the steps; ``n_rows_seen / n_steps`` is the mean batch size.
+    """
+
+    initial_weights: dict[str, Tensor]
+    n_steps: int = 0
+    n_epochs: int = 0
+    lr_sum: float = 0.0
+    n_rows_seen: int = 0
+
+    @property
+    def mean_lr(self) -> float:
+        return self.lr_sum / self.n_steps if self.n_steps else 0.0
+
+    @property
+    def mean_batch_size(self) -> float:
+        return self.n_rows_seen / self.n_steps if self.n_steps else 0.0
+
+
+class TrainingTrace(Callback):
+    """skorch callback that records ``w_0``, steps, epochs and learning rates.
+
+    A trace starts when the network is (re)initialised and then follows every training
+    call (``fit``, ``partial_fit``, fine-tuning), so ``t`` counts all steps since ``w_0``.
+    Appended to the classifier's default callbacks; stored on the net as
+    ``training_trace_``.
+    """
+
+    def initialize(self) -> TrainingTrace:
+        self.started_ = False
+        return self
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs) -> None:
+        if not self.started_:
+            # Kept on the CPU: read rarely, and it keeps pickles loadable without a GPU.
+            weights = {name: p.detach().to("cpu", copy=True) for name, p in trainable_parameters(net.module_).items()}
+            net.training_trace_ = Trace(initial_weights=weights)
+            self.started_ = True
+
+    def on_batch_end(self, net, batch=None, training: bool = False, **kwargs) -> None:
+        if not training:
+            return
+        trace = net.training_trace_
+        trace.n_steps += 1
+        trace.lr_sum += float(net.optimizer_.param_groups[0]["lr"])
+        trace.n_rows_seen += len(batch[1]) if batch is not None else 0
+
+    def on_epoch_end(self, net, **kwargs) -> None:
+        net.training_trace_.n_epochs += 1
