@@ -55,3 +55,16 @@ def test_forget_scaling_quick(capsys):
     assert load_benchmark("forget_scaling").main(["--quick"]) == 0
     output = capsys.readouterr().out
     assert "forget/retrain at 1 %" in output and "log-log slope" in output
+
+
+def test_mia_quick(capsys):
+    assert load_benchmark("mia").main(["--quick"]) == 0
+    output = capsys.readouterr().out
+    for name in ("DataCo", "digits", "baseline", "ASSD", "retrain", "MIA %"):
+        assert name in output
+
+
+def test_class_forgetting_quick(capsys):
+    assert load_benchmark("class_forgetting").main(["--quick"]) == 0
+    output = capsys.readouterr().out
+    assert "weight filter" in output and "retrain without c" in output
