@@ -116,7 +116,7 @@ class UnlearnableClassifier(ClassFilterMixin, NeuralNetClassifier):
     3
     """
 
-    cuda_dependent_attributes_ = ["importances_"]
+    cuda_dependent_attributes_ = ["importances_", "training_trace_", "class_filters_"]
 
     def __init__(
         self,

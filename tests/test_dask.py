@@ -1,0 +1,45 @@
+"""GridSearchCV and the detector's cross-validation on Dask, through joblib (docs: "Scale out")."""
+
+import numpy as np
+import pytest
+from joblib import parallel_backend
+from sklearn.model_selection import GridSearchCV
+
+from sklearn_unlearn import CleanlabDetector, UnlearnableClassifier
+
+distributed = pytest.importorskip("distributed")
+
+
+@pytest.fixture(scope="module")
+def dask_client():
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    client = distributed.Client(cluster)
+    yield client
+    client.close()
+    cluster.close()
+
+
+def _search():
+    model = UnlearnableClassifier(module__hidden_layer_sizes=(16,), max_epochs=5, random_state=0, device="cpu")
+    return GridSearchCV(model, {"lr": [0.01, 0.1]}, cv=2, n_jobs=-1)
+
+
+def test_grid_search_on_dask_matches_local(data, dask_client):
+    X, y = data
+    local = _search().fit(X, y)
+    with parallel_backend("dask"):
+        remote = _search().fit(X, y)
+    assert remote.best_params_ == local.best_params_
+    np.testing.assert_allclose(remote.cv_results_["mean_test_score"], local.cv_results_["mean_test_score"])
+    assert dask_client.run(lambda: True)  # the workers were there
+
+
+def test_detector_cross_validation_on_dask_matches_local(data, dask_client):
+    X, y = data
+    y_noisy = y.copy()
+    y_noisy[:20] = (y_noisy[:20] + 1) % 3
+    local = CleanlabDetector(cv=3, n_jobs=-1, random_state=0).fit(X, y_noisy)
+    with parallel_backend("dask"):
+        remote = CleanlabDetector(cv=3, n_jobs=-1, random_state=0).fit(X, y_noisy)
+    np.testing.assert_array_equal(remote.label_issues_, local.label_issues_)
+    np.testing.assert_allclose(remote.pred_probs_, local.pred_probs_)
