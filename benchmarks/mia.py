@@ -24,7 +24,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
 from sklearn.datasets import load_digits
@@ -93,7 +92,11 @@ def run_once(name, data, rate: float, seed: int) -> list[dict]:
 
 def summarise(frame: pd.DataFrame) -> pd.DataFrame:
     def mean_std(values: pd.Series) -> str:
-        return f"{values.mean() * 100:.1f} ± {values.std(ddof=1) * 100:.1f}" if len(values) > 1 else f"{values.mean() * 100:.1f}"
+        return (
+            f"{values.mean() * 100:.1f} ± {values.std(ddof=1) * 100:.1f}"
+            if len(values) > 1
+            else f"{values.mean() * 100:.1f}"
+        )
 
     grouped = frame.groupby(["dataset", "rate", "method"], sort=False)
     summary = grouped.agg(
