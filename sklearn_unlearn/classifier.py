@@ -33,6 +33,7 @@ from .unlearners import ForgetRequest, Unlearner, make_unlearner
 
 IMPORTANCE_FORMS = ("per_sample", "minibatch")
 _PER_SAMPLE_CHUNK = 2048  # rows per importance batch; the per-sample result does not depend on it
+_PROGRESS_MIN_ROWS = 10_000  # below this an importance pass takes well under a second: no bar
 
 
 def resolve_device(device: Any) -> Any:
@@ -70,7 +71,10 @@ class UnlearnableClassifier(ClassFilterMixin, NeuralNetClassifier):
     device : str or torch.device, default="auto"
         ``"auto"`` uses CUDA when available, else CPU.
     verbose : int, default=0
-        skorch's epoch table when ≥ 1.
+        0 is silent. ≥ 1: skorch's epoch table for every training run (fit, fine-tune,
+        retrain) and a tqdm bar for importance passes over 10,000 rows or more. For a
+        bar per training run add ``callbacks=[sklearn_unlearn.progress.EpochProgress()]``
+        (or skorch's per-batch ``ProgressBar``).
     forget_method : str or Unlearner, default="assd"
         What :meth:`forget` does: ``"assd"``, ``"ssd"``, ``"finetune"``, ``"retrain"``,
         ``"single_gradient"`` (Thudi et al.), ``"newton"`` or ``"ewc_ascent"`` (Tanno et
@@ -368,9 +372,11 @@ class UnlearnableClassifier(ClassFilterMixin, NeuralNetClassifier):
         def loss_fn(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
             return self.get_loss(output, target, training=False)
 
+        progress = bool(self.verbose) and len(X) >= _PROGRESS_MIN_ROWS
         if self.importance == "minibatch":
-            return minibatch_importances(self.module_, X, y, loss_fn, self.batch_size)
-        return per_sample_importances(self.module_, X, y, loss_fn, max(self.batch_size, _PER_SAMPLE_CHUNK))
+            return minibatch_importances(self.module_, X, y, loss_fn, self.batch_size, progress=progress)
+        chunk = max(self.batch_size, _PER_SAMPLE_CHUNK)
+        return per_sample_importances(self.module_, X, y, loss_fn, chunk, progress=progress)
 
     def cached_importances(self) -> Importances:
         """Importances over the rows the model keeps, as cached by ``fit`` and ``forget``."""

@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.func import functional_call, grad, vmap
+from tqdm.auto import tqdm
 
 LossFn = Callable[[Tensor, Tensor], Tensor]
 Importances = dict[str, Tensor]
@@ -50,8 +51,11 @@ def _eval_mode(module: nn.Module) -> Iterator[None]:
             m.train(training)
 
 
-def _batches(X: Tensor, y: Tensor, batch_size: int, device: torch.device) -> Iterator[tuple[Tensor, Tensor]]:
-    for start in range(0, len(X), batch_size):
+def _batches(
+    X: Tensor, y: Tensor, batch_size: int, device: torch.device, progress: bool = False
+) -> Iterator[tuple[Tensor, Tensor]]:
+    starts = range(0, len(X), batch_size)
+    for start in tqdm(starts, desc="importances", unit="batch", leave=False, disable=not progress):
         yield X[start : start + batch_size].to(device), y[start : start + batch_size].to(device)
 
 
@@ -59,7 +63,9 @@ def _device_of(module: nn.Module) -> torch.device:
     return next(module.parameters()).device
 
 
-def minibatch_importances(module: nn.Module, X: Tensor, y: Tensor, loss_fn: LossFn, batch_size: int) -> Importances:
+def minibatch_importances(
+    module: nn.Module, X: Tensor, y: Tensor, loss_fn: LossFn, batch_size: int, *, progress: bool = False
+) -> Importances:
     """Mini-batch importances, exactly as the SSD/ASSD authors compute them.
 
     Parameters
@@ -72,6 +78,8 @@ def minibatch_importances(module: nn.Module, X: Tensor, y: Tensor, loss_fn: Loss
         ``loss_fn(output, target)`` returning the mean loss of the rows.
     batch_size : int
         Rows per batch; the last batch may be short.
+    progress : bool, default=False
+        Show a tqdm bar over the batches.
 
     Returns
     -------
@@ -82,7 +90,7 @@ def minibatch_importances(module: nn.Module, X: Tensor, y: Tensor, loss_fn: Loss
     totals = zeros_like_parameters(module)
     n_batches = 0
     with _eval_mode(module):
-        for xb, yb in _batches(X, y, batch_size, _device_of(module)):
+        for xb, yb in _batches(X, y, batch_size, _device_of(module), progress):
             loss = loss_fn(module(xb), yb)
             grads = torch.autograd.grad(loss, list(params.values()), allow_unused=True)
             for name, g in zip(params, grads, strict=True):
@@ -92,7 +100,9 @@ def minibatch_importances(module: nn.Module, X: Tensor, y: Tensor, loss_fn: Loss
     return {name: total / max(n_batches, 1) for name, total in totals.items()}
 
 
-def per_sample_importances(module: nn.Module, X: Tensor, y: Tensor, loss_fn: LossFn, batch_size: int) -> Importances:
+def per_sample_importances(
+    module: nn.Module, X: Tensor, y: Tensor, loss_fn: LossFn, batch_size: int, *, progress: bool = False
+) -> Importances:
     """Per-sample importances ``(1/|S|) Σ_z (∂ℓ(z)/∂θ)²``.
 
     Linear, Conv2d and BatchNorm layers take a fast path that costs one backward pass
@@ -106,17 +116,23 @@ def per_sample_importances(module: nn.Module, X: Tensor, y: Tensor, loss_fn: Los
     """
     if len(X) == 0:
         return zeros_like_parameters(module)
-    return sum_of_squared_sample_gradients(module, X, y, loss_fn, batch_size, scale=1.0 / len(X))
+    return sum_of_squared_sample_gradients(module, X, y, loss_fn, batch_size, scale=1.0 / len(X), progress=progress)
 
 
 def sum_of_squared_sample_gradients(
-    module: nn.Module, X: Tensor, y: Tensor, loss_fn: LossFn, batch_size: int, scale: float = 1.0
+    module: nn.Module,
+    X: Tensor,
+    y: Tensor,
+    loss_fn: LossFn,
+    batch_size: int,
+    scale: float = 1.0,
+    progress: bool = False,
 ) -> Importances:
     """``scale · Σ_z (∂ℓ(z)/∂θ)²`` over the rows of ``X`` (sharded sums add up)."""
     totals = zeros_like_parameters(module)
     layers = _fast_path_layers(module)
     with _eval_mode(module):
-        for xb, yb in _batches(X, y, batch_size, _device_of(module)):
+        for xb, yb in _batches(X, y, batch_size, _device_of(module), progress):
             if layers is None or not _add_fast_path_batch(module, layers, xb, yb, loss_fn, totals):
                 _add_torch_func_batch(module, xb, yb, loss_fn, totals)
     return {name: total * scale for name, total in totals.items()}
