@@ -172,6 +172,29 @@ def plot_gains(frame: pd.DataFrame, path: Path) -> None:
     plt.close(fig)
 
 
+def summarise_csv(path: Path, note: str, argv: list[str] | None) -> int:
+    """Tables and plot from a results CSV; written next to it as <stem>.md / .png."""
+    frame = pd.read_csv(path)
+    stem = path.name.removesuffix(".csv").removesuffix(".partial")
+    seeds = frame.groupby(["size", "rate"]).seed.nunique()
+    command = "python benchmarks/table4.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    lines = [
+        f"# Table 4 reproduction: {stem}",
+        "",
+        f"Summarised by: `{command.strip()}`  ",
+        f"{note}  " if note else None,
+        "Seeds per (size, rate): " + ", ".join(f"{size} {rate:.1%}: {n}" for (size, rate), n in seeds.items()) + ".",
+        "Accuracies in %, mean ± std over seeds; forget_acc is agreement with the wrong labels (lower = forgotten).",
+        "",
+        summarise(frame).to_markdown(index=False, floatfmt=".3g"),
+    ]
+    report = "\n".join(line for line in lines if line is not None)
+    print(report)
+    (path.parent / f"{stem}.md").write_text(report + "\n")
+    plot_gains(frame, path.parent / f"{stem}.png")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=SAMPLE, help="real DataCo CSV (default: the 6k sample)")
@@ -186,7 +209,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--weight-decay", type=float, default=0.0)
     parser.add_argument("--quick", action="store_true", help="small CI-sized grid; writes nothing")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--summarise",
+        type=Path,
+        help="only tabulate and plot a results CSV (e.g. the .partial.csv of a stopped run)",
+    )
+    parser.add_argument("--note", default="", help="with --summarise: a line for the report's header")
     args = parser.parse_args(argv)
+    if args.summarise:
+        return summarise_csv(args.summarise, args.note, argv)
     torch.set_num_threads(min(torch.get_num_threads(), os.cpu_count() or 1))
     if args.quick:
         args.sizes, args.rates, args.seeds, args.epochs = ["2x50"], [0.025, 0.1], 2, 5
