@@ -73,6 +73,8 @@ def train_class_filters(
     """Learn the memory matrices of a frozen module; returns ``{layer name: α (C × K)}``."""
     device = next(module.parameters()).device
     layers = filtered_layers(module)
+    if not layers:
+        raise ValueError("Weight filtering needs at least one Linear or Conv2d layer in the module.")
     alphas = {name: torch.ones(n_classes, layer.weight.shape[0], device=device) for name, layer in layers.items()}
     for a in alphas.values():
         a.requires_grad_(True)
