@@ -227,7 +227,11 @@ def unlearning_error(
     def loss_fn(output: Tensor, target: Tensor) -> Tensor:
         return clf.get_loss(output, target, training=False)
 
-    top = abs(top_hessian_eigenvalue(clf.module_, loss_fn, X_h, y_h, max_iter=max_iter, tol=tol, seed=rows[0].item()))
+    top = abs(
+        top_hessian_eigenvalue(
+            clf.module_, loss_fn, X_h, y_h, max_iter=max_iter, tol=tol, seed=int(rng.integers(2**31))
+        )
+    )
     sigma_value = float(np.sqrt(top)) if sigma == "sqrt_top_eig" else top
     drift = weight_drift(clf)
     return trace.mean_lr**2 * trace.n_steps / 2 * drift * sigma_value

@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 import torch.nn.functional as F
+from sklearn.utils import _safe_indexing
 from torch import Tensor
 from torch.func import functional_call, jvp
 
@@ -237,8 +238,8 @@ def repair(
             "No training row scored as a cause of the failures; the model is unchanged.", UserWarning, stacklevel=2
         )
         return clf
-    X_c, y_c = _subset(X_train, causes.mask), _subset(y_train, causes.mask)
-    X_r, y_r = _subset(X_train, ~causes.mask), _subset(y_train, ~causes.mask)
+    X_c, y_c = _safe_indexing(X_train, causes.mask), _safe_indexing(y_train, causes.mask)
+    X_r, y_r = _safe_indexing(X_train, ~causes.mask), _safe_indexing(y_train, ~causes.mask)
     if treatment == "forget":
         retain = {"X_retain": X_r, "y_retain": y_r} if clf.needs_retain_rows() else {}
         clf.forget(X_c, y_c, **retain)
@@ -249,9 +250,3 @@ def repair(
     clf.forget_log_[-1]["causes"] = int(causes.mask.sum())
     clf.forget_log_[-1]["cause_method"] = method
     return clf
-
-
-def _subset(data, mask: np.ndarray):
-    if hasattr(data, "iloc"):
-        return data.iloc[np.flatnonzero(mask)]
-    return (np.asarray(data) if isinstance(data, (list, tuple)) else data)[mask]
