@@ -2,7 +2,7 @@
 
 from .classifier import UnlearnableClassifier
 from .detection import CleanlabDetector
-from .gradient_unlearners import EWCAscent, NewtonStep, SingleGradient
+from .gradient_unlearners import EWCAscent, NewtonStep, PathGradient, SingleGradient
 from .losses import SDLoss
 from .modules import MLP, SmallCNN
 from .pipeline import UnlearnPipeline, forget, make_pipeline
@@ -19,6 +19,7 @@ __all__ = [
     "ForgetOutcome",
     "ForgetRequest",
     "NewtonStep",
+    "PathGradient",
     "Retrain",
     "SDLoss",
     "SingleGradient",

@@ -74,7 +74,8 @@ class UnlearnableClassifier(ForgetMixin, ClassFilterMixin, NeuralNetClassifier):
         (or skorch's per-batch ``ProgressBar``).
     forget_method : str or Unlearner, default="assd"
         What :meth:`forget` does: ``"assd"``, ``"ssd"``, ``"finetune"``, ``"retrain"``,
-        ``"single_gradient"`` (Thudi et al.), ``"newton"`` or ``"ewc_ascent"`` (Tanno et
+        ``"single_gradient"`` (Thudi et al.), ``"path_gradient"`` (ours: the same along
+        the path from the initial weights), ``"newton"`` or ``"ewc_ascent"`` (Tanno et
         al.'s treatments); or an object with ``forget(net, request)``.
     alpha : float, default=10.0
         SSD's selection threshold α (``forget_method="ssd"``).

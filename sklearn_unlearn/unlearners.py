@@ -196,7 +196,7 @@ def make_unlearner(method: str | Unlearner, *, alpha: float, lam: float) -> Unle
     return UNLEARNERS[method]()
 
 
-from .gradient_unlearners import EWCAscent, NewtonStep, SingleGradient  # noqa: E402  (they build on this module)
+from .gradient_unlearners import EWCAscent, NewtonStep, PathGradient, SingleGradient  # noqa: E402  (they build on this module)
 
 UNLEARNERS: dict[str, type] = {
     "assd": ASSD,
@@ -204,6 +204,7 @@ UNLEARNERS: dict[str, type] = {
     "finetune": FineTune,
     "retrain": Retrain,
     "single_gradient": SingleGradient,
+    "path_gradient": PathGradient,
     "newton": NewtonStep,
     "ewc_ascent": EWCAscent,
 }
