@@ -3,6 +3,7 @@
 import importlib.util
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -68,3 +69,42 @@ def test_class_forgetting_quick(capsys):
     assert load_benchmark("class_forgetting").main(["--quick"]) == 0
     output = capsys.readouterr().out
     assert "weight filter" in output and "retrain without c" in output
+
+
+@pytest.mark.slow
+def test_beyond_quick(capsys, tmp_path):
+    beyond = load_benchmark("beyond")
+    assert beyond.main(["--quick"]) == 0
+    output = capsys.readouterr().out
+    for method in beyond.METHODS:
+        assert f"| {method} " in output
+    assert "forget goal" in output and "time / retrain" in output
+    assert beyond.main(["--quick", "--repeated"]) == 0
+    assert "ten forgets of 1 %" in capsys.readouterr().out
+    # The goal table and scorecard from a results folder, as --summarise makes them.
+    frame = pd.DataFrame(
+        [
+            {
+                "dataset": "toy",
+                "size": "s",
+                "rate": 0.1,
+                "seed": seed,
+                "method": method,
+                "test_acc": acc,
+                "forget_acc": forget,
+                "seconds": seconds,
+                "n_forget": 10,
+            }
+            for seed in (0, 1)
+            for method, acc, forget, seconds in [
+                ("baseline", 0.80, 0.60, 10.0),
+                ("retrain", 0.82, 0.10, 10.0),
+                ("path gradient", 0.799, 0.30, 0.5),
+            ]
+        ]
+    )
+    frame.to_csv(tmp_path / "beyond_toy.csv", index=False)
+    assert beyond.main(["--summarise", "--out", str(tmp_path)]) == 0
+    report = (tmp_path / "beyond.md").read_text()
+    row = next(line for line in report.splitlines() if "| path gradient" in line and "| s " in line)
+    assert "| yes" in row and "| no" not in row  # forget 0.30 <= halfway 0.35; test -0.1 pt; 5 % of retrain
