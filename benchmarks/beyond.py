@@ -40,13 +40,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.datasets import load_digits
-from sklearn.model_selection import train_test_split
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # table4's model and paths, also when loaded by path
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # table4's and mia's models, also when loaded by path
+from mia import digits  # noqa: E402
 from table4 import RATES, SAMPLE, SIZES, paper_mlp  # noqa: E402
 
-from sklearn_unlearn import FineTune, PathGradient, SmallCNN, UnlearnableClassifier  # noqa: E402
+from sklearn_unlearn import FineTune, PathGradient, UnlearnableClassifier  # noqa: E402
 from sklearn_unlearn.datasets import inject_label_noise, load_dataco, load_supply_chain  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -74,16 +73,9 @@ PLANS = {  # name: (parameters set on the copy, whether it is given the retain r
 def load_task(data: str, synthetic_rows: int, quick: bool):
     """``(X_train, y_train, X_test, y_test, make_model(size, seed), sizes)`` for one dataset."""
     epochs = 5 if quick else 25
-    if data == "digits":
-        X, y = load_digits(return_X_y=True)
-        X_tr, X_te, y_tr, y_te = train_test_split(X / 16, y, test_size=0.3, random_state=0, stratify=y)
-
-        def cnn(size: str, seed: int) -> UnlearnableClassifier:
-            return UnlearnableClassifier(
-                module=SmallCNN, max_epochs=3 if quick else 20, lr=0.1, batch_size=32, random_state=seed
-            )
-
-        return X_tr, y_tr, X_te, y_te, cnn, ["SmallCNN"]
+    if data == "digits":  # the same split and SmallCNN as benchmarks/mia.py
+        X_tr, y_tr, X_te, y_te, cnn = digits(quick)
+        return X_tr, y_tr, X_te, y_te, lambda size, seed: cnn(seed), ["SmallCNN"]
     task = (
         load_supply_chain(synthetic_rows, random_state=0, features="paper")
         if data == "synthetic"

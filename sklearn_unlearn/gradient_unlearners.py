@@ -96,38 +96,6 @@ def _check_plain_sgd(net: UnlearnableClassifier, method: str) -> None:
         )
 
 
-class SingleGradient:
-    """Single-gradient unlearning (Thudi, Deza, Chandrasekaran, Papernot 2022).
-
-    SGD took, for each forgotten row ``x`` in each of the ``m`` epochs, a step
-    ``−(η/b) ∇ℓ(w_s; x)``. Approximating every ``w_s`` by the starting weights ``w_0``
-    and adding the steps back gives ``w_U = w_t + (m η / b) Σ_{x∈D_f} ∇ℓ(w_0; x)``.
-    When ``D_f`` is one training batch (``|D_f| = b``) this is the authors' code,
-    ``w_t + m η ∇L(w_0; B*)``; for other forget sets it is the per-row form methods.md
-    marks [reconstructed]. ``η`` and ``b`` are the means over the recorded steps.
-
-    It is accurate early in training and degrades as ``t`` grows — what the unlearning
-    error (:func:`sklearn_unlearn.metrics.unlearning_error`) measures; report both.
-    Warns when the optimizer is not plain SGD.
-    """
-
-    name = "single_gradient"
-    needs_retain = False
-
-    def forget(self, net: UnlearnableClassifier, request: ForgetRequest) -> ForgetOutcome:
-        trace = getattr(net, "training_trace_", None)
-        if trace is None or trace.n_steps == 0:
-            raise ValueError("single_gradient needs the training trace (w_0, steps) that fit records.")
-        _check_plain_sgd(net, "single_gradient")
-        _, imp_r, _ = _importances_for(net, request)
-        gradient = summed_loss_gradient(net, request.X_forget, request.y_forget, trace.initial_weights)
-        scale = trace.n_epochs * trace.mean_lr / trace.mean_batch_size
-        with torch.no_grad():
-            for name, p in trainable_parameters(net.module_).items():
-                p.add_(gradient[name], alpha=scale)
-        return ForgetOutcome(imp_r, {"epochs": trace.n_epochs, "lr": trace.mean_lr, "scale": scale})
-
-
 class PathGradient:
     """Undo the forget rows' share of training: single-gradient along the path, held to it.
 
@@ -161,7 +129,7 @@ class PathGradient:
         Change 2. Off only to measure what it does.
     clip : bool, default=True
         Change 3. Off only to measure what it does. With both off and ``n_points=1``
-        this is exactly :class:`SingleGradient`.
+        this is :class:`SingleGradient`.
     """
 
     name = "path_gradient"
@@ -175,10 +143,10 @@ class PathGradient:
     def forget(self, net: UnlearnableClassifier, request: ForgetRequest) -> ForgetOutcome:
         trace = getattr(net, "training_trace_", None)
         if trace is None or trace.n_steps == 0:
-            raise ValueError("path_gradient needs the training trace (w_0, steps) that fit records.")
+            raise ValueError(f"{self.name} needs the training trace (w_0, steps) that fit records.")
         if self.n_points < 1:
             raise ValueError(f"n_points must be at least 1; got {self.n_points}.")
-        _check_plain_sgd(net, "path_gradient")
+        _check_plain_sgd(net, self.name)
         _, imp_r, _ = _importances_for(net, request)
         confidence = None
         if self.weight_by_confidence:
@@ -206,10 +174,32 @@ class PathGradient:
                     delta = clipped
                 p.add_(delta)
         details = {"epochs": trace.n_epochs, "lr": trace.mean_lr, "scale": scale, "n_points": self.n_points}
+        details["n_clipped"] = n_clipped
         if confidence is not None:
             details["mean_confidence"] = float(confidence.mean())
-        details["n_clipped"] = n_clipped
         return ForgetOutcome(imp_r, details)
+
+
+class SingleGradient(PathGradient):
+    """Single-gradient unlearning (Thudi, Deza, Chandrasekaran, Papernot 2022).
+
+    SGD took, for each forgotten row ``x`` in each of the ``m`` epochs, a step
+    ``−(η/b) ∇ℓ(w_s; x)``. Approximating every ``w_s`` by the starting weights ``w_0``
+    and adding the steps back gives ``w_U = w_t + (m η / b) Σ_{x∈D_f} ∇ℓ(w_0; x)``.
+    When ``D_f`` is one training batch (``|D_f| = b``) this is the authors' code,
+    ``w_t + m η ∇L(w_0; B*)``; for other forget sets it is the per-row form methods.md
+    marks [reconstructed]. ``η`` and ``b`` are the means over the recorded steps.
+    It is :class:`PathGradient` with one point (``w_0``), no row weights and no clip.
+
+    It is accurate early in training and degrades as ``t`` grows — what the unlearning
+    error (:func:`sklearn_unlearn.metrics.unlearning_error`) measures; report both.
+    Warns when the optimizer is not plain SGD.
+    """
+
+    name = "single_gradient"
+
+    def __init__(self) -> None:
+        super().__init__(n_points=1, weight_by_confidence=False, clip=False)
 
 
 class NewtonStep:

@@ -94,17 +94,24 @@ def test_single_gradient_warns_under_momentum(binary):
         clf.set_params(forget_method="single_gradient").forget(X[:10], y[:10])
 
 
-def test_path_gradient_with_one_point_is_single_gradient(binary):
+def test_single_gradient_adds_back_the_gradient_at_w0(binary):
+    # Thudi et al.'s formula computed here by hand: w_t + (m η / b) Σ_x ∇ℓ(w_0; x).
     X, y = binary
     trained = UnlearnableClassifier(max_epochs=3, **PLAIN_SGD).fit(X, y)
-    single = copy.deepcopy(trained).set_params(forget_method="single_gradient").forget(X[:64], y[:64])
-    one_point = (
-        copy.deepcopy(trained)
-        .set_params(forget_method=PathGradient(1, weight_by_confidence=False, clip=False))
-        .forget(X[:64], y[:64])
+    trace = trained.training_trace_
+    at_w0 = copy.deepcopy(trained.module_)
+    at_w0.load_state_dict(trace.initial_weights, strict=False)
+    loss = torch.nn.functional.cross_entropy(
+        at_w0(torch.as_tensor(X[:64], dtype=torch.float32)), torch.as_tensor(y[:64])
     )
-    for name, value in single.module_.state_dict().items():
-        torch.testing.assert_close(one_point.module_.state_dict()[name], value)
+    gradients = torch.autograd.grad(loss * 64, list(at_w0.parameters()))
+    scale = trace.n_epochs * trace.mean_lr / trace.mean_batch_size
+    expected = {
+        name: p.detach() + scale * g for (name, p), g in zip(trained.module_.named_parameters(), gradients, strict=True)
+    }
+    single = copy.deepcopy(trained).set_params(forget_method="single_gradient").forget(X[:64], y[:64])
+    for name, p in single.module_.named_parameters():
+        torch.testing.assert_close(p.detach(), expected[name])
     with pytest.raises(ValueError, match="n_points"):
         copy.deepcopy(trained).set_params(forget_method=PathGradient(n_points=0)).forget(X[:64], y[:64])
 
