@@ -2,20 +2,34 @@
 
 from .classifier import UnlearnableClassifier
 from .detection import CleanlabDetector
-from .gradient_unlearners import EWCAscent, NewtonStep, PathGradient, SingleGradient
 from .losses import SDLoss
 from .modules import MLP, SmallCNN
 from .pipeline import UnlearnPipeline, forget, make_pipeline
 from .repair import identify_causes, repair
-from .unlearners import ASSD, SSD, FineTune, ForgetOutcome, ForgetRequest, Retrain
+from .unlearning import (
+    ASSD,
+    SSD,
+    BaseUnlearner,
+    EWCAscent,
+    FineTune,
+    ForgetHost,
+    ForgetOutcome,
+    ForgetRequest,
+    NewtonStep,
+    PathGradient,
+    Retrain,
+    SingleGradient,
+)
 
 __all__ = [
     "ASSD",
     "MLP",
     "SSD",
+    "BaseUnlearner",
     "CleanlabDetector",
     "EWCAscent",
     "FineTune",
+    "ForgetHost",
     "ForgetOutcome",
     "ForgetRequest",
     "NewtonStep",

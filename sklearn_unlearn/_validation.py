@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d, validate_data
@@ -31,7 +28,14 @@ def check_features(estimator, X, *, reset: bool, name: str = "X") -> np.ndarray:
     )
     if sp.issparse(array):
         array = array.toarray()
-    return np.asarray(array, dtype=np.float32)
+    X32 = np.asarray(array, dtype=np.float32)
+    if not np.isfinite(X32).all():
+        # Finite in float64 but beyond float32's range (|x| > 3.4e38): training would see inf.
+        raise ValueError(
+            f"{name} has values beyond float32's range (|x| > {np.finfo(np.float32).max:.3g}), which the "
+            "network computes in; rescale the features."
+        )
+    return X32
 
 
 def check_labels(y, n_samples: int, *, name: str = "y") -> np.ndarray:
@@ -54,33 +58,13 @@ def encode_labels(y: np.ndarray, classes: np.ndarray, *, name: str = "y") -> np.
     return np.searchsorted(classes, y).astype(np.int64)
 
 
-def check_positive(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0 or not np.isfinite(value):
-        raise ValueError(f"{name} must be a positive finite number; got {value!r}.")
-    return float(value)
+def prepare_rows(estimator, X, y, *, name: str = "X", reset: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Validate ``X`` and ``y`` together and encode ``y`` with the fitted ``classes_``.
 
-
-def row_fingerprints(X: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """A 64-bit hash per (row, label), to recognise rows the model was trained on."""
-    frame = pd.DataFrame(X.reshape(len(X), -1))
-    frame["__label__"] = y
-    return pd.util.hash_pandas_object(frame, index=False).to_numpy()
-
-
-def remove_rows(fingerprints: np.ndarray, forgotten: np.ndarray) -> tuple[np.ndarray, int]:
-    """Remove one occurrence per forgotten fingerprint; return what is left and how many were absent.
-
-    ``fingerprints`` must be sorted (the classifier keeps them so), which makes the cost
-    O(|D_f| log |D|) lookups plus one O(|D|) copy instead of a sort of |D| per forget.
+    Returns float32 rows and int64 class indices; ``name`` names ``X`` in errors and
+    ``y`` is named after it (``X_retain`` → ``y_retain``).
     """
-    remaining = fingerprints
-    keep = np.ones(len(remaining), dtype=bool)
-    missing = 0
-    values, counts = np.unique(forgotten, return_counts=True)
-    starts = np.searchsorted(remaining, values, side="left")
-    ends = np.searchsorted(remaining, values, side="right")
-    for start, end, count in zip(starts, ends, counts, strict=True):
-        taken = min(count, end - start)
-        keep[start : start + taken] = False
-        missing += count - taken
-    return remaining[keep], int(missing)
+    y_name = "y" + name[1:] if name.startswith("X") else f"labels of {name}"
+    X32 = check_features(estimator, X, reset=reset, name=name)
+    labels = check_labels(y, len(X32), name=y_name)
+    return X32, encode_labels(labels, estimator.classes_, name=y_name)

@@ -6,7 +6,7 @@ or output channel (convolution). Multiplying each layer's output by ``α_l[c]`` 
 model that has forgotten class ``c``; ``α ≡ 1`` is the original model. One training round
 serves every class, so forgetting a class is a row lookup at inference.
 
-What is reconstructed (methods.md [recon]) and exposed as parameters: the granularity
+What is reconstructed (not published in full) and exposed as parameters: the granularity
 (per output unit/channel), the parametrisation (α clamped to [0, 1], starting at 1), and
 the objective, per batch
 
@@ -19,16 +19,13 @@ half *retain pairs* (``c`` drawn among the other classes, ``T`` times per row).
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Iterator
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ._validation import check_features, check_labels, encode_labels
-from .importance import _eval_mode
+from .torch_utils import device_of, eval_mode
 
 FILTERED_LAYERS = (nn.Linear, nn.Conv2d)
 
@@ -71,7 +68,7 @@ def train_class_filters(
     generator: torch.Generator,
 ) -> dict[str, Tensor]:
     """Learn the memory matrices of a frozen module; returns ``{layer name: α (C × K)}``."""
-    device = next(module.parameters()).device
+    device = device_of(module)
     layers = filtered_layers(module)
     if not layers:
         raise ValueError("Weight filtering needs at least one Linear or Conv2d layer in the module.")
@@ -84,7 +81,7 @@ def train_class_filters(
     for p in module.parameters():
         p.requires_grad_(False)
     try:
-        with _eval_mode(module):
+        with eval_mode(module):
             for _ in range(epochs):
                 for rows in torch.randperm(len(X), generator=generator).split(batch_size):
                     xb, yb = X[rows].to(device), y[rows].to(device)
@@ -116,107 +113,16 @@ def train_class_filters(
     return {name: a.detach() for name, a in alphas.items()}
 
 
-class ClassFilterMixin:
-    """Weight filtering on :class:`~sklearn_unlearn.UnlearnableClassifier`.
+@torch.no_grad()
+def fold_class_filter(module: nn.Module, filters: dict[str, Tensor], index: int) -> None:
+    """Make the filter of class ``index`` permanent: scale each filtered layer's weight rows and bias.
 
-    ``fit_class_filters`` learns the memory matrices once; ``predict(X, forget_class=c)``
-    and ``predict_proba(X, forget_class=c)`` then answer as the model without class
-    ``c``, and ``forget_class(c)`` makes that permanent by folding ``α[c]`` into the
-    weights (exact: scaling a layer's output is scaling its weight rows and bias).
+    Exact: scaling a layer's output by ``α`` is scaling its weight rows and bias by ``α``.
     """
-
-    def fit_class_filters(
-        self,
-        X,
-        y,
-        *,
-        epochs: int = 30,
-        lr: float = 0.05,
-        retain_weight: float = 5.0,
-        forget_weight: float = 1.0,
-        sparsity_weight: float = 0.1,
-        n_retain_pairs: int = 3,
-    ):
-        """Learn one memory matrix per layer, one row per class, with the weights frozen.
-
-        Parameters
-        ----------
-        X, y : array-like
-            Rows to learn the filters from (the training rows, or a sample of them).
-        epochs : int, default=30
-        lr : float, default=0.05
-            Adam step size for the α's.
-        retain_weight, forget_weight, sparsity_weight : float
-            λ₀, λ₁, λ₂ of the objective (module docstring); not published, so these are
-            the values that pass the digits tests.
-        n_retain_pairs : int, default=3
-            ``T``: how many retain pairs each retain row makes.
-
-        Returns
-        -------
-        self
-            With ``class_filters_`` (dict of layer name to α, shape (n_classes, K)).
-        """
-        self._check_fitted()
-        X32 = check_features(self, X, reset=False)
-        y_enc = encode_labels(check_labels(y, len(X32)), self.classes_)
-        if len(self.classes_) < 2:
-            raise ValueError("Class forgetting needs at least two classes.")
-        seed = 0 if self.random_state is None else int(np.random.RandomState(self.random_state).randint(2**31 - 1))
-        start = time.perf_counter()
-        self.class_filters_ = train_class_filters(
-            self.module_,
-            torch.as_tensor(X32),
-            torch.as_tensor(y_enc),
-            len(self.classes_),
-            epochs=epochs,
-            lr=lr,
-            batch_size=self.batch_size,
-            weights=(retain_weight, forget_weight, sparsity_weight),
-            n_retain_pairs=n_retain_pairs,
-            generator=torch.Generator().manual_seed(seed),
-        )
-        self.class_filters_seconds_ = time.perf_counter() - start
-        return self
-
-    def _class_index(self, label) -> int:
-        if getattr(self, "class_filters_", None) is None:
-            raise ValueError("No class filters: call fit_class_filters(X, y) first.")
-        matches = np.flatnonzero(self.classes_ == label)
-        if len(matches) == 0:
-            raise ValueError(f"Unknown class {label!r}; the model knows {self.classes_.tolist()}.")
-        return int(matches[0])
-
-    @contextlib.contextmanager
-    def _forgetting_class(self, label) -> Iterator[None]:
-        if label is None:
-            yield
-            return
-        index = self._class_index(label)
-        with filtering(self.module_, {name: a[index : index + 1] for name, a in self.class_filters_.items()}):
-            yield
-
-    def forget_class(self, label):
-        """Forget class ``label`` for good: fold its filter row into the weights.
-
-        The other classes' filters were learned for the old weights, so they are
-        dropped (``class_filters_ = None``), and the importance cache is marked stale.
-
-        Returns
-        -------
-        self
-        """
-        self._check_fitted()
-        index = self._class_index(label)
-        layers = filtered_layers(self.module_)
-        with torch.no_grad():
-            for name, alpha in self.class_filters_.items():
-                layer = layers[name]
-                row = alpha[index]
-                layer.weight.mul_(row.view(-1, *([1] * (layer.weight.dim() - 1))))
-                if layer.bias is not None:
-                    layer.bias.mul_(row)
-        self.class_filters_ = None
-        self.importances_ = None
-        self.forget_log_.append({"method": "class_filter", "forgotten_class": label, "seconds": 0.0})
-        return self
+    layers = filtered_layers(module)
+    for name, alpha in filters.items():
+        layer = layers[name]
+        row = alpha[index]
+        layer.weight.mul_(row.view(-1, *([1] * (layer.weight.dim() - 1))))
+        if layer.bias is not None:
+            layer.bias.mul_(row)

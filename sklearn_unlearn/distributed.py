@@ -19,8 +19,11 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from ._validation import check_features, check_labels, encode_labels
+from sklearn.utils.validation import check_is_fitted
+
+from ._validation import prepare_rows
 from .importance import Importances, sum_of_squared_sample_gradients
+from .torch_utils import device_of
 
 _CHUNK = 2048
 
@@ -45,17 +48,15 @@ def distributed_importances(clf, X, y, *, group=None) -> Importances:
     """
     if not dist.is_available() or not dist.is_initialized():
         raise RuntimeError("torch.distributed is not initialised: call init_process_group first.")
-    clf._check_fitted()
-    X32 = check_features(clf, X, reset=False) if len(X) else np.empty((0, clf.n_features_in_), np.float32)
-    y_enc = encode_labels(check_labels(y, len(X32)), clf.classes_) if len(X32) else np.empty(0, np.int64)
-
-    def loss_fn(output, target):
-        return clf.get_loss(output, target, training=False)
-
+    check_is_fitted(clf)
+    if len(X):
+        X32, y_enc = prepare_rows(clf, X, y)
+    else:
+        X32, y_enc = np.empty((0, clf.n_features_in_), np.float32), np.empty(0, np.int64)
     sums = sum_of_squared_sample_gradients(
-        clf.module_, torch.as_tensor(X32), torch.as_tensor(y_enc), loss_fn, max(clf.batch_size, _CHUNK)
+        clf.module_, torch.as_tensor(X32), torch.as_tensor(y_enc), clf.eval_loss, max(clf.batch_size, _CHUNK)
     )
-    device = next(clf.module_.parameters()).device
+    device = device_of(clf.module_)
     count = torch.tensor([float(len(X32))], device=device, dtype=torch.float64)
     dist.all_reduce(count, op=dist.ReduceOp.SUM, group=group)
     for total in sums.values():

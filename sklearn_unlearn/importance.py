@@ -1,6 +1,6 @@
 """Diagonal Fisher importances of every trainable parameter.
 
-Two forms (``../shared/docs/methods.md``, "Importance"):
+Two forms (see the methods page of the docs, "Importance"):
 
 * mini-batch, the authors' code: ``I_S = (1/B) Σ_b (∂ℓ(b; θ)/∂θ)²`` over unshuffled
   batches ``b`` of ``S``, with ``ℓ(b)`` the mean loss of the batch;
@@ -16,51 +16,33 @@ parameters and on their device.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.func import functional_call, grad, vmap
-from tqdm.auto import tqdm
+
+from .torch_utils import device_of, eval_mode, row_batches, trainable_parameters
 
 LossFn = Callable[[Tensor, Tensor], Tensor]
 Importances = dict[str, Tensor]
 
 _FALLBACK_BUDGET = 2**26  # floats of per-sample gradients held at once by the torch.func path
 
-
-def trainable_parameters(module: nn.Module) -> dict[str, Tensor]:
-    """The parameters importances are computed for: every one that requires a gradient."""
-    return {name: p for name, p in module.named_parameters() if p.requires_grad}
+__all__ = [
+    "Importances",
+    "minibatch_importances",
+    "per_sample_importances",
+    "sum_of_squared_sample_gradients",
+    "trainable_parameters",
+    "zeros_like_parameters",
+]
 
 
 def zeros_like_parameters(module: nn.Module) -> Importances:
+    """Zeros shaped like every trainable parameter, by name."""
     return {name: torch.zeros_like(p) for name, p in trainable_parameters(module).items()}
-
-
-@contextmanager
-def _eval_mode(module: nn.Module) -> Iterator[None]:
-    modes = {m: m.training for m in module.modules()}
-    module.eval()
-    try:
-        yield
-    finally:
-        for m, training in modes.items():
-            m.train(training)
-
-
-def _batches(
-    X: Tensor, y: Tensor, batch_size: int, device: torch.device, progress: bool = False
-) -> Iterator[tuple[Tensor, Tensor]]:
-    starts = range(0, len(X), batch_size)
-    for start in tqdm(starts, desc="importances", unit="batch", leave=False, disable=not progress):
-        yield X[start : start + batch_size].to(device), y[start : start + batch_size].to(device)
-
-
-def _device_of(module: nn.Module) -> torch.device:
-    return next(module.parameters()).device
 
 
 def minibatch_importances(
@@ -89,8 +71,8 @@ def minibatch_importances(
     params = trainable_parameters(module)
     totals = zeros_like_parameters(module)
     n_batches = 0
-    with _eval_mode(module):
-        for xb, yb in _batches(X, y, batch_size, _device_of(module), progress):
+    with eval_mode(module):
+        for xb, yb in row_batches(X, y, batch_size, device_of(module), progress=progress, desc="importances"):
             loss = loss_fn(module(xb), yb)
             grads = torch.autograd.grad(loss, list(params.values()), allow_unused=True)
             for name, g in zip(params, grads, strict=True):
@@ -131,8 +113,8 @@ def sum_of_squared_sample_gradients(
     """``scale · Σ_z (∂ℓ(z)/∂θ)²`` over the rows of ``X`` (sharded sums add up)."""
     totals = zeros_like_parameters(module)
     layers = _fast_path_layers(module)
-    with _eval_mode(module):
-        for xb, yb in _batches(X, y, batch_size, _device_of(module), progress):
+    with eval_mode(module):
+        for xb, yb in row_batches(X, y, batch_size, device_of(module), progress=progress, desc="importances"):
             if layers is None or not _add_fast_path_batch(module, layers, xb, yb, loss_fn, totals):
                 _add_torch_func_batch(module, xb, yb, loss_fn, totals)
     return {name: total * scale for name, total in totals.items()}

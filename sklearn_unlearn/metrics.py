@@ -16,17 +16,19 @@ import torch
 from sklearn.linear_model import LogisticRegression
 from torch import Tensor, nn
 
-from ._validation import check_features, check_labels, encode_labels
-from .importance import trainable_parameters
+from sklearn.utils.validation import check_is_fitted
+
+from ._validation import prepare_rows
+from .torch_utils import device_of, eval_mode, flat_weights, trainable_parameters
 
 SIGMA_FORMS = ("sqrt_top_eig", "top_eig")
 
 
 def _fitted_net(model: Any, name: str):
-    check = getattr(model, "_check_fitted", None)
-    if check is None:
+    """The model, if it is a fitted skorch-style net (a ``module_`` and ``predict_proba``)."""
+    if not (hasattr(model, "predict_proba") and hasattr(type(model), "__sklearn_is_fitted__")):
         raise TypeError(f"{name} must be a fitted UnlearnableClassifier; got {type(model).__name__}.")
-    check()
+    check_is_fitted(model)
     return model
 
 
@@ -110,8 +112,7 @@ def forget_report(
 def _flat_weights(model: Any) -> tuple[list[str], list[tuple[int, ...]], Tensor]:
     module = model if isinstance(model, nn.Module) else _fitted_net(model, "model").module_
     params = trainable_parameters(module)
-    flat = torch.cat([p.detach().reshape(-1).to("cpu", torch.float64) for p in params.values()])
-    return list(params), [tuple(p.shape) for p in params.values()], flat
+    return list(params), [tuple(p.shape) for p in params.values()], flat_weights(module)
 
 
 def verification_error(model_a, model_b) -> float:
@@ -146,9 +147,7 @@ def top_hessian_eigenvalue(
     less than ``tol`` relative, or after ``max_iter`` products.
     """
     params = list(trainable_parameters(module).values())
-    modes = {m: m.training for m in module.modules()}
-    module.eval()
-    try:
+    with eval_mode(module):
         loss = loss_fn(module(X), y)
         grads = torch.autograd.grad(loss, params, create_graph=True)
         generator = torch.Generator().manual_seed(seed)
@@ -163,9 +162,6 @@ def top_hessian_eigenvalue(
             eigenvalue, v = estimate, [h.detach() for h in hv]
             if converged:
                 break
-    finally:
-        for m, training in modes.items():
-            m.train(training)
     return eigenvalue
 
 
@@ -187,9 +183,8 @@ def unlearning_error(
     (the paper assumes a constant one) and ``σ`` from the top Hessian eigenvalue of the
     loss on ``n_rows`` training rows drawn from ``(X, y)``.
 
-    Deviation from the issue's ``unlearning_error(clf)``: the Hessian needs training
-    rows, and keeping rows inside a model meant to forget them would defeat its
-    purpose, so the caller passes them.
+    The Hessian needs training rows, and keeping rows inside a model meant to forget
+    them would defeat its purpose, so the caller passes them.
 
     Parameters
     ----------
@@ -217,19 +212,14 @@ def unlearning_error(
     trace = getattr(clf, "training_trace_", None)
     if trace is None or trace.n_steps == 0:
         raise ValueError("clf has no training trace (w_0 and step count): fit it first.")
-    X32 = check_features(clf, X, reset=False)
-    y_enc = encode_labels(check_labels(y, len(X32)), clf.classes_)
+    X32, y_enc = prepare_rows(clf, X, y)
     rng = np.random.default_rng(random_state)
     rows = rng.choice(len(X32), size=min(n_rows, len(X32)), replace=False)
-    device = next(clf.module_.parameters()).device
+    device = device_of(clf.module_)
     X_h, y_h = torch.as_tensor(X32[rows]).to(device), torch.as_tensor(y_enc[rows]).to(device)
-
-    def loss_fn(output: Tensor, target: Tensor) -> Tensor:
-        return clf.get_loss(output, target, training=False)
-
     top = abs(
         top_hessian_eigenvalue(
-            clf.module_, loss_fn, X_h, y_h, max_iter=max_iter, tol=tol, seed=int(rng.integers(2**31))
+            clf.module_, clf.eval_loss, X_h, y_h, max_iter=max_iter, tol=tol, seed=int(rng.integers(2**31))
         )
     )
     sigma_value = float(np.sqrt(top)) if sigma == "sqrt_top_eig" else top
@@ -243,9 +233,5 @@ def weight_drift(clf) -> float:
     trace = getattr(clf, "training_trace_", None)
     if trace is None:
         raise ValueError("clf has no training trace (w_0): fit it first.")
-    current = trainable_parameters(clf.module_)
-    squared = sum(
-        float(((current[name].detach().cpu().double() - w0.double()) ** 2).sum())
-        for name, w0 in trace.initial_weights.items()
-    )
-    return float(np.sqrt(squared))
+    start = torch.nn.utils.parameters_to_vector([w.double() for w in trace.initial_weights.values()])
+    return float(torch.linalg.vector_norm(flat_weights(clf.module_) - start))

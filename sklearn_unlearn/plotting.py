@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .importance import trainable_parameters
+from .torch_utils import trainable_parameters
 
 _SPLITS = (("retain_accuracy", "retain"), ("forget_accuracy", "forget"), ("test_accuracy", "test"), ("mia", "MIA"))
 

@@ -24,10 +24,11 @@ from sklearn.utils import _safe_indexing
 from torch import Tensor
 from torch.func import functional_call, jvp
 
-from ._validation import check_features, check_labels, encode_labels
-from .gradient_unlearners import EWCAscent, NewtonStep, summed_loss_gradient
-from .importance import _eval_mode, trainable_parameters
-from .unlearners import FineTune
+from sklearn.utils.validation import check_is_fitted
+
+from ._validation import prepare_rows
+from .torch_utils import device_of, eval_mode, row_slices, trainable_parameters
+from .unlearning import EWCAscent, FineTune, NewtonStep, summed_loss_gradient
 
 CAUSE_METHODS = ("ewc", "influence")
 TREATMENTS = ("forget", "finetune", "newton", "ewc_ascent")
@@ -44,19 +45,18 @@ class Causes(NamedTuple):
 def _encoded(clf, X, y, name: str) -> tuple[Tensor, Tensor]:
     if (X.shape[0] if hasattr(X, "shape") else len(X)) == 0:
         raise ValueError(f"X_{name} is empty.")
-    X32 = check_features(clf, X, reset=False, name=f"X_{name}")
-    y_enc = encode_labels(check_labels(y, len(X32), name=f"y_{name}"), clf.classes_, name=f"y_{name}")
+    X32, y_enc = prepare_rows(clf, X, y, name=f"X_{name}")
     return torch.as_tensor(X32), torch.as_tensor(y_enc)
 
 
 def _row_losses(module, params: dict[str, Tensor], X: Tensor, y: Tensor) -> Tensor:
-    device = next(module.parameters()).device
+    device = device_of(module)
     buffers = dict(module.named_buffers())
     out = []
-    with _eval_mode(module), torch.no_grad():
-        for start in range(0, len(X), _CHUNK):
-            logits = functional_call(module, {**buffers, **params}, (X[start : start + _CHUNK].to(device),))
-            out.append(F.cross_entropy(logits, y[start : start + _CHUNK].to(device), reduction="none").cpu())
+    with eval_mode(module), torch.no_grad():
+        for rows in row_slices(len(X), _CHUNK):
+            logits = functional_call(module, {**buffers, **params}, (X[rows].to(device),))
+            out.append(F.cross_entropy(logits, y[rows].to(device), reduction="none").cpu())
     return torch.cat(out)
 
 
@@ -75,9 +75,9 @@ def _ewc_scores(clf, X, y, X_fail, y_fail, *, ewc_lambda: float, steps: int, lr:
     plus_f = copy.deepcopy(module)
     params = trainable_parameters(plus_f)
     step = clf.lr if lr is None else lr
-    device = next(module.parameters()).device
+    device = device_of(module)
     Xf, yf = X_fail.to(device), y_fail.to(device)
-    with _eval_mode(plus_f):
+    with eval_mode(plus_f):
         for _ in range(steps):
             grads = torch.autograd.grad(F.cross_entropy(plus_f(Xf), yf), list(params.values()))
             with torch.no_grad():
@@ -96,12 +96,12 @@ def _influence_scores(clf, X, y, X_fail, y_fail, *, delta: float) -> np.ndarray:
     fisher = _fisher(clf, X, y)
     fail_gradient = summed_loss_gradient(clf, X_fail, y_fail)
     direction = {k: -fail_gradient[k] / len(X_fail) / (fisher[k] + delta) for k in theta}
-    device = next(module.parameters()).device
+    device = device_of(module)
     buffers = dict(module.named_buffers())
     scores = []
-    with _eval_mode(module):
-        for start in range(0, len(X), _CHUNK):
-            xb, yb = X[start : start + _CHUNK].to(device), y[start : start + _CHUNK].to(device)
+    with eval_mode(module):
+        for rows in row_slices(len(X), _CHUNK):
+            xb, yb = X[rows].to(device), y[rows].to(device)
 
             def losses(params, xb=xb, yb=yb):
                 logits = functional_call(module, {**buffers, **params}, (xb,))
@@ -143,7 +143,7 @@ def identify_causes(
         steps on ``F``'s mean loss plus the EWC anchor
         ``(λ/2) (|D|/|F|) Σ_i G_i (θ_i − θ̂_i)²`` (``G`` the diagonal Fisher over the
         training rows: the cached importances) [paper, Alg. 1]. ``"influence"``: its
-        linearisation ``r(z) = −∇ℓ(z; θ̂)ᵀ (G + δI)⁻¹ ∇ℓ_F(θ̂)`` [reconstructed].
+        linearisation ``r(z) = −∇ℓ(z; θ̂)ᵀ (G + δI)⁻¹ ∇ℓ_F(θ̂)`` (reconstructed, not in the paper's code).
     top_k, top_frac : int or float, optional
         Call the ``top_k`` highest (or the ``top_frac`` share) causes instead of every
         row with ``r(z) > 0``.
@@ -161,7 +161,7 @@ def identify_causes(
     Causes
         ``scores`` (ndarray of shape (n_train,)) and ``mask`` (bool ndarray).
     """
-    clf._check_fitted()
+    check_is_fitted(clf)
     if method not in CAUSE_METHODS:
         raise ValueError(f"method must be one of {CAUSE_METHODS}; got {method!r}.")
     if top_k is not None and top_frac is not None:
@@ -215,9 +215,8 @@ def repair(
     treatment : {"forget", "finetune", "newton", "ewc_ascent"}, default="forget"
         ``"forget"`` runs ``clf.forget`` (its ``forget_method``, ASSD by default, with
         the other rows as retain rows when the method needs them); the others are the
-        paper's treatments [reconstructed]: one epoch on the rows that are not causes,
-        :class:`~sklearn_unlearn.gradient_unlearners.NewtonStep`,
-        :class:`~sklearn_unlearn.gradient_unlearners.EWCAscent`.
+        paper's treatments, reconstructed from its description: one epoch on the rows
+        that are not causes, ``NewtonStep``, ``EWCAscent``.
     top_k, top_frac : optional
         As in :func:`identify_causes`.
     **identify_kwargs
@@ -245,8 +244,8 @@ def repair(
         clf.forget(X_c, y_c, **retain)
     else:
         unlearner = {"finetune": FineTune, "newton": NewtonStep, "ewc_ascent": EWCAscent}[treatment]()
-        retain = (X_r, y_r) if treatment == "finetune" else (None, None)
-        clf._forget_with(unlearner, X_c, y_c, *retain)
+        retain = {"X_retain": X_r, "y_retain": y_r} if treatment == "finetune" else {}
+        clf.forget(X_c, y_c, method=unlearner, **retain)
     clf.forget_log_[-1]["causes"] = int(causes.mask.sum())
     clf.forget_log_[-1]["cause_method"] = method
     return clf

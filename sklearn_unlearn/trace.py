@@ -8,12 +8,13 @@ the weights; the classifier keeps the result as ``training_trace_``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from skorch.callbacks import Callback
 from torch import Tensor
 
-from .importance import trainable_parameters
+from .torch_utils import trainable_parameters
 
 
 @dataclass
@@ -32,6 +33,9 @@ class Trace:
         Sum of the learning rate over the steps; ``lr_sum / n_steps`` is the mean ``η``.
     n_rows_seen : int
         Rows summed over the steps; ``n_rows_seen / n_steps`` is the mean batch size.
+    optimizer : dict
+        The optimizer's class name and its first parameter group's ``momentum``,
+        ``weight_decay`` and ``nesterov`` (whatever of them it has).
     """
 
     initial_weights: dict[str, Tensor]
@@ -39,6 +43,7 @@ class Trace:
     n_epochs: int = 0
     lr_sum: float = 0.0
     n_rows_seen: int = 0
+    optimizer: dict[str, Any] = field(default_factory=dict)
 
     @property
     def mean_lr(self) -> float:
@@ -47,6 +52,30 @@ class Trace:
     @property
     def mean_batch_size(self) -> float:
         return self.n_rows_seen / self.n_steps if self.n_steps else 0.0
+
+    @property
+    def plain_sgd(self) -> bool:
+        """Whether training used ``torch.optim.SGD`` without momentum and weight decay."""
+        opt = self.optimizer
+        return opt.get("name") == "SGD" and not opt.get("momentum") and not opt.get("weight_decay")
+
+
+def describe_optimizer(optimizer: Any) -> dict[str, Any]:
+    """Class name and first parameter group's momentum / weight decay (any optimizer-like object)."""
+    groups = getattr(optimizer, "param_groups", None) or [{}]
+    group = groups[0] if isinstance(groups[0], dict) else {}
+    described: dict[str, Any] = {"name": type(optimizer).__name__}
+    for key in ("momentum", "weight_decay", "nesterov", "betas"):
+        if key in group:
+            described[key] = group[key]
+    return described
+
+
+def _current_lr(optimizer: Any) -> float:
+    groups = getattr(optimizer, "param_groups", None)
+    if groups and isinstance(groups[0], dict) and "lr" in groups[0]:
+        return float(groups[0]["lr"])
+    return float("nan")
 
 
 class TrainingTrace(Callback):
@@ -66,7 +95,7 @@ class TrainingTrace(Callback):
         if not self.started_:
             # Kept on the CPU: read rarely, and it keeps pickles loadable without a GPU.
             weights = {name: p.detach().to("cpu", copy=True) for name, p in trainable_parameters(net.module_).items()}
-            net.training_trace_ = Trace(initial_weights=weights)
+            net.training_trace_ = Trace(initial_weights=weights, optimizer=describe_optimizer(net.optimizer_))
             self.started_ = True
 
     def on_batch_end(self, net, batch=None, training: bool = False, **kwargs) -> None:
@@ -74,8 +103,8 @@ class TrainingTrace(Callback):
             return
         trace = net.training_trace_
         trace.n_steps += 1
-        trace.lr_sum += float(net.optimizer_.param_groups[0]["lr"])
-        trace.n_rows_seen += len(batch[1]) if batch is not None else 0
+        trace.lr_sum += _current_lr(net.optimizer_)
+        trace.n_rows_seen += len(batch[1]) if batch is not None and batch[1] is not None else 0
 
     def on_epoch_end(self, net, **kwargs) -> None:
         net.training_trace_.n_epochs += 1

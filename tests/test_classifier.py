@@ -12,7 +12,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_unlearn import UnlearnableClassifier
-from sklearn_unlearn.unlearners import ForgetOutcome
+from sklearn_unlearn import ForgetOutcome
 
 from .conftest import assert_same_weights, split_rows, weights
 
@@ -151,7 +151,7 @@ def test_bad_forget_input_leaves_model_untouched(data, fitted, case):
 @pytest.mark.parametrize(
     "params, message",
     [
-        ({"forget_method": "nope"}, "Unknown forget_method"),
+        ({"forget_method": "nope"}, "forget_method"),
         ({"forget_method": "ssd", "alpha": 0.0}, "alpha"),
         ({"forget_method": "ssd", "alpha": -1.0}, "alpha"),
         ({"forget_method": "ssd", "lam": 0}, "lam"),
@@ -193,12 +193,14 @@ def test_a_failing_method_is_rolled_back(data, fitted):
                     p.mul_(0)
             raise RuntimeError("boom")
 
-    before, cache = weights(fitted), fitted.importances_
+    before = weights(fitted)
+    cache = {k: v.clone() for k, v in fitted.importances_.items()}
     fitted.set_params(forget_method=Broken())
     with pytest.raises(RuntimeError, match="boom"):
         fitted.forget(X[:5], y[:5])
     assert_same_weights(before, fitted)
-    assert fitted.importances_ is cache and fitted.forget_log_ == []
+    assert all(torch.equal(fitted.importances_[k], v) for k, v in cache.items())
+    assert fitted.forget_log_ == []
 
 
 def test_custom_unlearner_object(data, fitted):

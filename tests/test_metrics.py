@@ -6,7 +6,7 @@ import torch
 from sklearn.datasets import make_classification
 from sklearn.exceptions import NotFittedError
 
-from sklearn_unlearn import PathGradient, UnlearnableClassifier
+from sklearn_unlearn import MLP, PathGradient, UnlearnableClassifier
 from sklearn_unlearn.datasets import inject_label_noise
 from sklearn_unlearn.losses import SDLoss
 from sklearn_unlearn.metrics import (
@@ -32,9 +32,10 @@ def test_training_trace_records_w0_steps_and_lr(binary):
     trace = clf.training_trace_
     assert trace.n_epochs == 3 and trace.n_steps == 3 * 1024 // 64
     assert trace.mean_lr == pytest.approx(0.1) and trace.mean_batch_size == pytest.approx(64)
-    fresh = UnlearnableClassifier(max_epochs=0, **PLAIN_SGD).fit(X, y)
+    torch.manual_seed(PLAIN_SGD["random_state"])  # what fit's initialisation draws from
+    fresh = MLP(n_features=X.shape[1], n_classes=2, batch_norm=False)
     for name, w0 in trace.initial_weights.items():
-        torch.testing.assert_close(w0, dict(fresh.module_.named_parameters())[name].detach())
+        torch.testing.assert_close(w0, dict(fresh.named_parameters())[name].detach())
     # Retraining from scratch starts a new trace; fine-tuning continues the old one.
     tuned = copy.deepcopy(clf).set_params(forget_method="finetune").forget(X[:8], y[:8], X_retain=X[8:], y_retain=y[8:])
     assert tuned.training_trace_.n_epochs == 4

@@ -1,6 +1,6 @@
 import numpy as np
 
-from sklearn_unlearn._validation import remove_rows, row_fingerprints
+from sklearn_unlearn.membership import remove_rows, row_fingerprints
 
 
 def test_remove_rows_takes_one_occurrence_each_and_counts_the_absent():

@@ -1,0 +1,80 @@
+"""Small torch helpers shared by the library: module modes, devices, row batches, flat weights."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import torch
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+
+def trainable_parameters(module: nn.Module) -> dict[str, Tensor]:
+    """Every parameter that requires a gradient, by name: what importances and forgets act on."""
+    return {name: p for name, p in module.named_parameters() if p.requires_grad}
+
+
+def device_of(module: nn.Module) -> torch.device:
+    """The device of the module's first parameter (CPU for a module without parameters)."""
+    first = next(module.parameters(), None)
+    return first.device if first is not None else torch.device("cpu")
+
+
+@contextmanager
+def module_mode(module: nn.Module, training: bool) -> Iterator[nn.Module]:
+    """Put every submodule in training or eval mode, and restore each one's own mode on exit."""
+    modes = {m: m.training for m in module.modules()}
+    module.train(training)
+    try:
+        yield module
+    finally:
+        for m, was_training in modes.items():
+            m.train(was_training)
+
+
+def eval_mode(module: nn.Module):
+    """:func:`module_mode` in eval mode: BatchNorm uses its running statistics, dropout is off."""
+    return module_mode(module, False)
+
+
+def row_slices(n_rows: int, size: int, *, merge_single: bool = False) -> Iterator[slice]:
+    """Consecutive slices of at most ``size`` rows.
+
+    ``merge_single`` joins a last slice of one row to the one before it: BatchNorm in
+    training mode cannot normalise a batch of one row.
+    """
+    starts = list(range(0, n_rows, max(int(size), 1)))
+    if merge_single and len(starts) > 1 and n_rows - starts[-1] == 1:
+        starts.pop()
+    for i, start in enumerate(starts):
+        yield slice(start, starts[i + 1] if i + 1 < len(starts) else n_rows)
+
+
+def row_batches(
+    X: Tensor,
+    y: Tensor,
+    size: int,
+    device: torch.device,
+    *,
+    merge_single: bool = False,
+    progress: bool = False,
+    desc: str = "rows",
+) -> Iterator[tuple[Tensor, Tensor]]:
+    """``(X, y)`` in consecutive batches moved to ``device`` (see :func:`row_slices`)."""
+    slices = list(row_slices(len(X), size, merge_single=merge_single))
+    for rows in tqdm(slices, desc=desc, unit="batch", leave=False, disable=not progress):
+        yield X[rows].to(device), y[rows].to(device)
+
+
+def flat_weights(module: nn.Module) -> Tensor:
+    """Every trainable parameter flattened into one float64 CPU vector, in ``named_parameters`` order."""
+    params = list(trainable_parameters(module).values())
+    if not params:
+        return torch.zeros(0, dtype=torch.float64)
+    return torch.nn.utils.parameters_to_vector([p.detach().to("cpu", torch.float64) for p in params])
+
+
+def clone_parameters(module: nn.Module) -> dict[str, Tensor]:
+    """A detached copy of every trainable parameter, on its own device."""
+    return {name: p.detach().clone() for name, p in trainable_parameters(module).items()}

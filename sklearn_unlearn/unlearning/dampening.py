@@ -1,0 +1,63 @@
+"""Synaptic dampening strategies: ASSD (the default) and SSD."""
+
+from __future__ import annotations
+
+from numbers import Real
+from typing import Any
+
+from sklearn.utils._param_validation import Interval
+
+from ..dampening import assd_alpha, dampen
+from ..torch_utils import trainable_parameters
+from .base import BaseUnlearner, ForgetHost, ForgetOutcome, ForgetRequest, importances_for
+
+
+def _dampening_details(alpha: float, lam: float, counts: dict[str, int]) -> dict[str, Any]:
+    return {"alpha": alpha, "lam": lam, "n_dampened": sum(counts.values()), "dampened_per_parameter": counts}
+
+
+class ASSD(BaseUnlearner):
+    """Adaptive selective synaptic dampening (Schoepf, Foster, Brintrup 2024); no parameters.
+
+    ``α`` is the ``p``-th percentile of ``I_Df / I_Dr`` with
+    ``p = 100 − ln(1 + 100 · |D_f| / (|D_r| + |D_f|))``, then the SSD rule with ``λ = 1``.
+    As in the authors' code, the reference importances are those of the retain set.
+    """
+
+    name = "assd"
+
+    def forget(self, host: ForgetHost, request: ForgetRequest) -> ForgetOutcome:
+        imp = importances_for(host, request)
+        alpha = assd_alpha(imp.retain, imp.forget, request.n_forget, request.n_forget + request.n_retain)
+        counts = dampen(trainable_parameters(host.module_), imp.retain, imp.forget, alpha, 1.0)
+        return ForgetOutcome(imp.retain, _dampening_details(alpha, 1.0, counts))
+
+
+class SSD(BaseUnlearner):
+    """Selective synaptic dampening (Foster, Schoepf, Brintrup 2023).
+
+    Selects ``I_Df > α · I_D`` and scales by ``min(λ · I_D / I_Df, 1)``; ``I_D`` over all
+    training rows (retain + forget), as in the authors' code.
+
+    Parameters
+    ----------
+    alpha : float, default=10.0
+        Selection threshold α.
+    lam : float, default=1.0
+        Dampening constant λ.
+    """
+
+    name = "ssd"
+    _parameter_constraints: dict = {
+        "alpha": [Interval(Real, 0, None, closed="neither")],
+        "lam": [Interval(Real, 0, None, closed="neither")],
+    }
+
+    def __init__(self, alpha: float = 10.0, lam: float = 1.0) -> None:
+        self.alpha = alpha
+        self.lam = lam
+
+    def forget(self, host: ForgetHost, request: ForgetRequest) -> ForgetOutcome:
+        imp = importances_for(host, request)
+        counts = dampen(trainable_parameters(host.module_), imp.all, imp.forget, self.alpha, self.lam)
+        return ForgetOutcome(imp.retain, _dampening_details(self.alpha, self.lam, counts))
