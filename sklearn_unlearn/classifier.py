@@ -2,28 +2,24 @@
 
 from __future__ import annotations
 
-import contextlib
-import inspect
 import time
 import warnings
-from collections.abc import Iterator
-from numbers import Integral, Real
+from numbers import Real
 from typing import Any
 
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval, Options, StrOptions, validate_parameter_constraints
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
-from skorch import NeuralNetClassifier
-from skorch.dataset import Dataset
 from torch import Tensor, nn
 
 from . import class_filter
-from ._validation import check_features, check_labels, encode_labels, prepare_rows
+from ._validation import check_features, prepare_rows
 from .importance import Importances, minibatch_importances, per_sample_importances
-from .membership import remove_rows, row_fingerprints
+from .membership import TrainedRows
 from .modules import MLP
+from .net import SklearnNetClassifier
 from .trace import TrainingTrace
 from .transaction import all_or_nothing
 from .unlearning import UNLEARNERS, ForgetOutcome, ForgetRequest, Unlearner, make_unlearner
@@ -31,18 +27,9 @@ from .unlearning import UNLEARNERS, ForgetOutcome, ForgetRequest, Unlearner, mak
 IMPORTANCE_FORMS = ("per_sample", "minibatch")
 _PER_SAMPLE_CHUNK = 2048  # rows per importance batch; the per-sample result does not depend on it
 _PROGRESS_MIN_ROWS = 10_000  # below this an importance pass takes well under a second: no bar
-# Changed in place by fit/forget: deep-copied by the transaction so a failure undoes the edits.
-_RECORDS = ("importances_", "forget_log_", "_fingerprints_", "training_trace_", "history_", "class_filters_")
 
 
-def resolve_device(device: Any) -> Any:
-    """``"auto"`` means CUDA when available, else CPU; anything else is passed to skorch as is."""
-    if isinstance(device, str) and device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
-
-
-class UnlearnableClassifier(NeuralNetClassifier):
+class UnlearnableClassifier(SklearnNetClassifier):
     """A neural-network classifier for plain scikit-learn data that can forget rows.
 
     A skorch ``NeuralNetClassifier``, so every skorch parameter (``module__*``,
@@ -125,31 +112,29 @@ class UnlearnableClassifier(NeuralNetClassifier):
     3
     """
 
-    prefixes_ = [*NeuralNetClassifier.prefixes_, "forget_method"]
+    prefixes_ = [*SklearnNetClassifier.prefixes_, "forget_method"]
     cuda_dependent_attributes_ = [
-        *NeuralNetClassifier.cuda_dependent_attributes_,
+        *SklearnNetClassifier.cuda_dependent_attributes_,
         "importances_",
         "training_trace_",
         "class_filters_",
     ]
     _parameter_constraints: dict = {
-        "module": [callable],
-        "criterion": [callable],
-        "optimizer": [callable],
-        "lr": [Interval(Real, 0, None, closed="neither")],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left"), Options(Integral, {-1})],
-        "train_split": [callable, None],
-        "device": [str, torch.device, None],
-        "verbose": ["verbose"],
+        **SklearnNetClassifier._parameter_constraints,
         "forget_method": [StrOptions(set(UNLEARNERS)), HasMethods(["forget"])],
         "alpha": [Interval(Real, 0, None, closed="neither"), StrOptions({"deprecated"})],
         "lam": [Interval(Real, 0, None, closed="neither"), StrOptions({"deprecated"})],
         "importance": [StrOptions(set(IMPORTANCE_FORMS))],
-        "random_state": ["random_state"],
-        "warm_start": ["boolean"],
-        "classes": ["array-like", None],
     }
+    # Changed in place by fit/forget: deep-copied by the transaction so a failure undoes the edits.
+    _records = (
+        *SklearnNetClassifier._records,
+        "importances_",
+        "forget_log_",
+        "_trained_rows_",
+        "training_trace_",
+        "class_filters_",
+    )
 
     def __init__(
         self,
@@ -188,29 +173,9 @@ class UnlearnableClassifier(NeuralNetClassifier):
         self.importance = importance
         self.random_state = random_state
 
-    # skorch reads ``self.device`` everywhere; the stored parameter stays "auto" for
-    # get_params/clone while skorch sees the resolved device.
-    @property
-    def device(self) -> Any:
-        return resolve_device(self.__dict__.get("device", "auto"))
-
-    @device.setter
-    def device(self, value: Any) -> None:
-        self.__dict__["device"] = value
-
     @property
     def _default_callbacks(self):
         return [*super()._default_callbacks, ("training_trace", TrainingTrace())]
-
-    def _get_param_names(self) -> list[str]:
-        # skorch lists every non-fitted attribute; its private ``_params_to_validate`` is
-        # rebuilt by __init__ from the keyword arguments, so it is no parameter.
-        return [name for name in super()._get_param_names() if not name.startswith("_")]
-
-    def get_params(self, deep: bool = True, **kwargs: Any) -> dict[str, Any]:
-        params = super().get_params(deep=deep, **kwargs)
-        params["device"] = self.__dict__.get("device", "auto")
-        return params
 
     def set_params(self, **params: Any) -> UnlearnableClassifier:
         # A forget method's parameters never touch the network, so they must not send
@@ -223,28 +188,6 @@ class UnlearnableClassifier(NeuralNetClassifier):
         rest = {k: v for k, v in params.items() if k not in own}
         return super().set_params(**rest) if rest else self
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        requested = state.get("device")
-        super().__setstate__({**state, "device": resolve_device(requested)})
-        self.__dict__["device"] = requested
-
-    @property
-    def classes_(self) -> np.ndarray:
-        try:
-            return self.__dict__["_classes_"]
-        except KeyError:
-            raise AttributeError(f"{type(self).__name__} is not fitted yet: it has no classes_.") from None
-
-    def __sklearn_is_fitted__(self) -> bool:
-        # Set before training starts, so skorch's validation scoring can predict during fit.
-        return "_classes_" in self.__dict__ and bool(getattr(self, "initialized_", False))
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
-        tags.non_deterministic = self.random_state is None
-        return tags
-
     def validate_settings(self) -> Unlearner:
         """Check every parameter (``_parameter_constraints``) and build the forget strategy.
 
@@ -256,9 +199,7 @@ class UnlearnableClassifier(NeuralNetClassifier):
         Unlearner
             The strategy ``forget`` would run.
         """
-        validate_parameter_constraints(
-            self._parameter_constraints, self.get_params(deep=False), caller_name=type(self).__name__
-        )
+        super().validate_settings()
         return make_unlearner(self.forget_method, self._forget_method_params())
 
     def _forget_method_params(self) -> dict[str, Any]:
@@ -275,152 +216,15 @@ class UnlearnableClassifier(NeuralNetClassifier):
                 params = {**legacy, **params}
         return params
 
-    # --- training ------------------------------------------------------------------------
+    def _after_training(self, X32: np.ndarray, y_enc: np.ndarray, *, fresh: bool) -> None:
+        if fresh or "n_train_" not in self.__dict__:
+            self.n_train_, self.forget_log_, self._trained_rows_ = 0, [], TrainedRows()
+        self.n_train_ += len(X32)
+        self._trained_rows_ = self._trained_rows_.plus(X32, y_enc)
+        # After partial_fit the weights moved but the cache covers only part of the rows: stale.
+        self.importances_ = self.compute_importances(torch.as_tensor(X32), torch.as_tensor(y_enc)) if fresh else None
 
-    def fit(self, X, y, **fit_params: Any) -> UnlearnableClassifier:
-        """Train the network on all rows and cache their importances.
-
-        A failed call (bad input, a bad parameter, an error in training) leaves the model
-        exactly as it was.
-
-        Parameters
-        ----------
-        X : array-like, sparse matrix or DataFrame of shape (n_samples, n_features)
-            Numeric features; images may be ``(n, channels, height, width)``.
-        y : array-like of shape (n_samples,)
-            Labels of any type, at least two classes.
-        **fit_params
-            Passed to skorch (the module's ``forward``).
-
-        Returns
-        -------
-        self
-        """
-        with all_or_nothing(self, _RECORDS):
-            self.validate_settings()
-            X32 = check_features(self, X, reset=True)
-            y = check_labels(y, len(X32))
-            if len(X32) < 2:
-                raise ValueError("UnlearnableClassifier needs at least 2 samples to train; got 1 sample.")
-            classes = np.unique(y if self.classes is None else self.classes)
-            if len(classes) < 2:
-                raise ValueError(f"y has a single class ({classes[0]!r}); a classifier needs at least 2.")
-            self.__dict__["_classes_"] = classes
-            y_enc = encode_labels(y, classes)
-            with self._seeded():
-                if not self.warm_start or not self.initialized_:
-                    self.initialize()
-                self._run_training(X32, y_enc, self.max_epochs, interruptible=True, **fit_params)
-            self._reset_bookkeeping(X32, y_enc)
-        return self
-
-    def partial_fit(self, X, y, classes=None, **fit_params: Any) -> UnlearnableClassifier:
-        """Train one more ``max_epochs`` round on ``X, y`` without re-initialising.
-
-        The importance cache becomes stale (``importances_ = None``): later ASSD/SSD
-        forgets then need ``X_retain``/``y_retain``.
-
-        Returns
-        -------
-        self
-        """
-        first_call = not self.__sklearn_is_fitted__()
-        with all_or_nothing(self, _RECORDS):
-            if first_call:
-                self.validate_settings()
-            X32 = check_features(self, X, reset=first_call)
-            y = check_labels(y, len(X32))
-            if first_call:
-                self.__dict__["_classes_"] = np.unique(y if classes is None else classes)
-            y_enc = encode_labels(y, self.classes_)
-            with self._seeded() if first_call else contextlib.nullcontext():
-                if first_call:
-                    self.initialize()
-                self._run_training(X32, y_enc, self.max_epochs, interruptible=True, **fit_params)
-            if first_call or "n_train_" not in self.__dict__:
-                self.n_train_, self.forget_log_ = 0, []
-                self._fingerprints_ = np.empty(0, dtype=np.uint64)
-            self.n_train_ += len(X32)
-            self._fingerprints_ = np.sort(np.concatenate([self._fingerprints_, row_fingerprints(X32, y_enc)]))
-            self.importances_ = None
-        return self
-
-    def train_epochs(
-        self, X: Tensor, y: Tensor, *, epochs: int, lr_factor: float = 1.0, reinitialize: bool = False
-    ) -> None:
-        """Train on already encoded rows with the model's settings (fine-tune and retrain use it).
-
-        Unlike ``fit``, an interruption (Ctrl-C) propagates, so the forget that called it
-        is rolled back.
-        """
-        with self._seeded():
-            if reinitialize:
-                self.initialize()
-            groups = self.optimizer_.param_groups
-            saved = [group["lr"] for group in groups]
-            for group in groups:
-                group["lr"] *= lr_factor
-            try:
-                self._run_training(X, y, epochs, interruptible=False)
-            finally:
-                for group, lr in zip(groups, saved, strict=True):
-                    group["lr"] = lr
-
-    def _run_training(self, X, y, epochs: int, *, interruptible: bool, **fit_params: Any) -> None:
-        self.notify("on_train_begin", X=X, y=y)
-        try:
-            self.fit_loop(X, y, epochs=epochs, **fit_params)
-        except KeyboardInterrupt:
-            # skorch's convention for fit: Ctrl-C stops training and keeps the model.
-            if not interruptible:
-                raise
-        self.notify("on_train_end", X=X, y=y)
-
-    def _reset_bookkeeping(self, X32: np.ndarray, y_enc: np.ndarray) -> None:
-        self.importances_ = self.compute_importances(torch.as_tensor(X32), torch.as_tensor(y_enc))
-        self.n_train_ = len(X32)
-        self.forget_log_ = []
-        self._fingerprints_ = np.sort(row_fingerprints(X32, y_enc))
-
-    def initialize_module(self) -> UnlearnableClassifier:
-        kwargs = self.get_params_for("module")
-        if not isinstance(self.module, nn.Module):
-            accepted = inspect.signature(self.module).parameters
-            if "n_features" in accepted:
-                kwargs.setdefault("n_features", self.n_features_in_)
-            if "n_classes" in accepted:
-                kwargs.setdefault("n_classes", len(self.classes_))
-        self.module_ = self.initialized_instance(self.module, kwargs)
-        return self
-
-    def get_iterator(self, dataset: Dataset, training: bool = False):
-        if not training:
-            return super().get_iterator(dataset, training=False)
-        kwargs = self.get_params_for("iterator_train")
-        kwargs.setdefault("shuffle", True)
-        batch_size = kwargs.setdefault("batch_size", self.batch_size)
-        if batch_size == -1:
-            batch_size = kwargs["batch_size"] = len(dataset)
-        # A last batch of one row breaks BatchNorm in training mode; drop it (a different
-        # row each epoch when shuffled).
-        if len(dataset) > 1 and len(dataset) % batch_size == 1:
-            kwargs.setdefault("drop_last", True)
-        return self.iterator_train(dataset, **kwargs)
-
-    @contextlib.contextmanager
-    def _seeded(self) -> Iterator[None]:
-        if self.random_state is None:
-            yield
-            return
-        rs = self.random_state
-        seed = rs if isinstance(rs, (int, np.integer)) else check_random_state(rs).randint(2**31 - 1)
-        device = torch.device(self.device) if self.device is not None else torch.device("cpu")
-        cuda = [device.index or 0] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=cuda):
-            torch.manual_seed(int(seed))
-            yield
-
-    # --- prediction ----------------------------------------------------------------------
+    # --- prediction with a class forgotten ---------------------------------------------------
 
     def predict_proba(self, X, *, forget_class=None) -> np.ndarray:
         """Class probabilities, columns in the order of ``classes_``.
@@ -436,14 +240,14 @@ class UnlearnableClassifier(NeuralNetClassifier):
         -------
         ndarray of shape (n_samples, n_classes)
         """
+        if forget_class is None:
+            return super().predict_proba(X)
         check_is_fitted(self)
         X32 = check_features(self, X, reset=False)
-        if forget_class is None:
-            return super().predict_proba(X32)
         index = self._class_index(forget_class)
         filters = {name: alpha[index : index + 1] for name, alpha in self.class_filters_.items()}
         with class_filter.filtering(self.module_, filters):
-            return super().predict_proba(X32)
+            return self.probabilities(torch.as_tensor(X32)).numpy()
 
     def predict(self, X, *, forget_class=None) -> np.ndarray:
         """Predicted labels, from ``classes_`` (``forget_class`` as in ``predict_proba``).
@@ -472,14 +276,6 @@ class UnlearnableClassifier(NeuralNetClassifier):
                 "The importance cache is stale (partial_fit changed the weights); pass X_retain and y_retain to forget."
             )
         return self.importances_
-
-    def eval_loss(self, output: Tensor, target: Tensor) -> Tensor:
-        """The criterion's mean loss of ``output`` against encoded ``target``, in evaluation."""
-        return self.get_loss(output, target, training=False)
-
-    def probabilities(self, X: Tensor) -> Tensor:
-        """Class probabilities of validated float32 rows, as a CPU tensor."""
-        return torch.as_tensor(super().predict_proba(X))
 
     # --- forgetting ----------------------------------------------------------------------
 
@@ -511,15 +307,15 @@ class UnlearnableClassifier(NeuralNetClassifier):
         unlearner = self.validate_settings()
         if method is not None:
             unlearner = make_unlearner(method)
-        request, retain_fingerprints = self._forget_request(X, y, X_retain, y_retain, unlearner)
+        request, retain_record = self._forget_request(X, y, X_retain, y_retain, unlearner)
         start = time.perf_counter()
-        with all_or_nothing(self, _RECORDS), torch.random.fork_rng(devices=[]):
+        with all_or_nothing(self, self._records), torch.random.fork_rng(devices=[]):
             outcome = unlearner.forget(self, request)
             if not isinstance(outcome, ForgetOutcome):
                 raise TypeError(
                     f"{type(unlearner).__name__}.forget must return a ForgetOutcome; it returned {outcome!r}."
                 )
-            self._record_forget(request, outcome, retain_fingerprints, unlearner, time.perf_counter() - start)
+            self._record_forget(request, outcome, retain_record, unlearner, time.perf_counter() - start)
         return self
 
     def needs_retain_rows(self) -> bool:
@@ -531,7 +327,7 @@ class UnlearnableClassifier(NeuralNetClassifier):
         """
         return bool(getattr(self.validate_settings(), "needs_retain", False))
 
-    def _forget_request(self, X, y, X_retain, y_retain, unlearner) -> tuple[ForgetRequest, np.ndarray | None]:
+    def _forget_request(self, X, y, X_retain, y_retain, unlearner) -> tuple[ForgetRequest, TrainedRows | None]:
         if getattr(X, "shape", (1,))[0] == 0 or (not hasattr(X, "shape") and len(X) == 0):
             raise ValueError("The forget set is empty: pass at least one row to forget.")
         X_f, y_f = prepare_rows(self, X, y)
@@ -542,12 +338,12 @@ class UnlearnableClassifier(NeuralNetClassifier):
             )
         if (X_retain is None) != (y_retain is None):
             raise ValueError("Pass both X_retain and y_retain, or neither.")
-        X_r = y_r = retain_fingerprints = None
+        X_r = y_r = retain_record = None
         if X_retain is not None:
             X_r, y_r = prepare_rows(self, X_retain, y_retain, name="X_retain")
-            retain_fingerprints = row_fingerprints(X_r, y_r)
+            retain_record = TrainedRows.of(X_r, y_r)
         else:
-            _, missing = remove_rows(self._fingerprints_, row_fingerprints(X_f, y_f))
+            missing = self._trained_rows_.count_missing(X_f, y_f)
             if missing and not getattr(unlearner, "needs_retain", False):
                 raise ValueError(
                     f"{missing} of the {len(X_f)} forget rows were never trained on (or were already "
@@ -560,14 +356,13 @@ class UnlearnableClassifier(NeuralNetClassifier):
             y_retain=None if y_r is None else torch.as_tensor(y_r),
             n_train=self.n_train_,
         )
-        return request, retain_fingerprints
+        return request, retain_record
 
-    def _record_forget(self, request: ForgetRequest, outcome, retain_fingerprints, unlearner, seconds: float) -> None:
-        if retain_fingerprints is not None:
-            self._fingerprints_ = np.sort(retain_fingerprints)
+    def _record_forget(self, request: ForgetRequest, outcome, retain_record, unlearner, seconds: float) -> None:
+        if retain_record is not None:
+            self._trained_rows_ = retain_record
         else:
-            forgotten = row_fingerprints(request.X_forget.numpy(), request.y_forget.numpy())
-            self._fingerprints_, _ = remove_rows(self._fingerprints_, forgotten)
+            self._trained_rows_ = self._trained_rows_.without(request.X_forget.numpy(), request.y_forget.numpy())
         self.importances_ = outcome.retain_importances
         self.n_train_ = request.n_retain
         method = getattr(unlearner, "name", "") or type(unlearner).__name__
@@ -645,7 +440,7 @@ class UnlearnableClassifier(NeuralNetClassifier):
         check_is_fitted(self)
         index = self._class_index(label)
         start = time.perf_counter()
-        with all_or_nothing(self, _RECORDS):
+        with all_or_nothing(self, self._records):
             class_filter.fold_class_filter(self.module_, self.class_filters_, index)
             self.class_filters_ = None
             self.importances_ = None

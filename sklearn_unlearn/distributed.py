@@ -18,7 +18,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.distributed as dist
-
 from sklearn.utils.validation import check_is_fitted
 
 from ._validation import prepare_rows

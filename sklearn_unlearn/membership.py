@@ -30,3 +30,29 @@ def remove_rows(fingerprints: np.ndarray, forgotten: np.ndarray) -> tuple[np.nda
         keep[start : start + taken] = False
         missing += count - taken
     return remaining[keep], int(missing)
+
+
+class TrainedRows:
+    """Which (row, label) pairs the model was trained on and still keeps, as sorted fingerprints."""
+
+    def __init__(self, fingerprints: np.ndarray | None = None) -> None:
+        self.fingerprints = np.sort(fingerprints) if fingerprints is not None else np.empty(0, np.uint64)
+
+    @classmethod
+    def of(cls, X: np.ndarray, y: np.ndarray) -> TrainedRows:
+        return cls(row_fingerprints(X, y))
+
+    def __len__(self) -> int:
+        return len(self.fingerprints)
+
+    def count_missing(self, X: np.ndarray, y: np.ndarray) -> int:
+        """How many of the rows are not (or no longer) among the kept rows."""
+        return remove_rows(self.fingerprints, row_fingerprints(X, y))[1]
+
+    def without(self, X: np.ndarray, y: np.ndarray) -> TrainedRows:
+        """The record after forgetting the rows (rows it does not hold are ignored)."""
+        return TrainedRows(remove_rows(self.fingerprints, row_fingerprints(X, y))[0])
+
+    def plus(self, X: np.ndarray, y: np.ndarray) -> TrainedRows:
+        """The record after training on more rows."""
+        return TrainedRows(np.concatenate([self.fingerprints, row_fingerprints(X, y)]))

@@ -14,9 +14,8 @@ from typing import Any
 import numpy as np
 import torch
 from sklearn.linear_model import LogisticRegression
-from torch import Tensor, nn
-
 from sklearn.utils.validation import check_is_fitted
+from torch import Tensor, nn
 
 from ._validation import prepare_rows
 from .torch_utils import device_of, eval_mode, flat_weights, trainable_parameters

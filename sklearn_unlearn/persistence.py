@@ -20,6 +20,7 @@ TRUSTED_TYPES: list[str] = [
     "builtins.print",  # skorch's PrintLog writes with it
     "functools.partial",
     "sklearn_unlearn.classifier.UnlearnableClassifier",
+    "sklearn_unlearn.membership.TrainedRows",
     "sklearn_unlearn.modules.MLP",
     "sklearn_unlearn.modules.SmallCNN",
     "sklearn_unlearn.trace.TrainingTrace",

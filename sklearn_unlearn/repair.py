@@ -21,10 +21,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from sklearn.utils import _safe_indexing
+from sklearn.utils.validation import check_is_fitted
 from torch import Tensor
 from torch.func import functional_call, jvp
-
-from sklearn.utils.validation import check_is_fitted
 
 from ._validation import prepare_rows
 from .torch_utils import device_of, eval_mode, row_slices, trainable_parameters

@@ -11,8 +11,7 @@ from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sklearn_unlearn import UnlearnableClassifier
-from sklearn_unlearn import ForgetOutcome
+from sklearn_unlearn import ForgetOutcome, UnlearnableClassifier
 
 from .conftest import assert_same_weights, split_rows, weights
 

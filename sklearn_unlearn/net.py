@@ -1,0 +1,270 @@
+"""skorch's ``NeuralNetClassifier`` with scikit-learn's conventions, the base of the unlearnable one.
+
+What it adds to skorch, and nothing about unlearning: plain sklearn input (float32 cast,
+DataFrames, sparse, any labels), parameters validated at ``fit`` from
+``_parameter_constraints``, an all-or-nothing ``fit``, ``device="auto"``, reproducible
+training with ``random_state`` and module sizes inferred from the data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+from collections.abc import Iterator
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, Options, validate_parameter_constraints
+from sklearn.utils.validation import check_is_fitted
+from skorch import NeuralNetClassifier
+from skorch.dataset import Dataset
+from torch import Tensor, nn
+
+from ._validation import check_features, check_labels, encode_labels
+from .transaction import all_or_nothing
+
+
+def resolve_device(device: Any) -> Any:
+    """``"auto"`` means CUDA when available, else CPU; anything else is passed to skorch as is."""
+    if isinstance(device, str) and device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+class SklearnNetClassifier(NeuralNetClassifier):
+    """A skorch ``NeuralNetClassifier`` that behaves as a scikit-learn classifier.
+
+    Subclasses extend ``_parameter_constraints`` and ``_records`` (attributes that
+    training changes in place, restored if ``fit`` fails) and override
+    ``_after_training`` to keep their own fitted state.
+    """
+
+    _parameter_constraints: dict = {
+        "module": [callable],
+        "criterion": [callable],
+        "optimizer": [callable],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), Options(Integral, {-1})],
+        "train_split": [callable, None],
+        "device": [str, torch.device, None],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+        "warm_start": ["boolean"],
+        "classes": ["array-like", None],
+    }
+    _records: tuple[str, ...] = ("history_",)
+
+    # skorch reads ``self.device`` everywhere; the stored parameter stays "auto" for
+    # get_params/clone while skorch sees the resolved device.
+    @property
+    def device(self) -> Any:
+        return resolve_device(self.__dict__.get("device", "auto"))
+
+    @device.setter
+    def device(self, value: Any) -> None:
+        self.__dict__["device"] = value
+
+    def _get_param_names(self) -> list[str]:
+        # skorch lists every non-fitted attribute; its private ``_params_to_validate`` is
+        # rebuilt by __init__ from the keyword arguments, so it is no parameter.
+        return [name for name in super()._get_param_names() if not name.startswith("_")]
+
+    def get_params(self, deep: bool = True, **kwargs: Any) -> dict[str, Any]:
+        params = super().get_params(deep=deep, **kwargs)
+        params["device"] = self.__dict__.get("device", "auto")
+        return params
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        requested = state.get("device")
+        super().__setstate__({**state, "device": resolve_device(requested)})
+        self.__dict__["device"] = requested
+
+    @property
+    def classes_(self) -> np.ndarray:
+        try:
+            return self.__dict__["_classes_"]
+        except KeyError:
+            raise AttributeError(f"{type(self).__name__} is not fitted yet: it has no classes_.") from None
+
+    def __sklearn_is_fitted__(self) -> bool:
+        # Set before training starts, so skorch's validation scoring can predict during fit.
+        return "_classes_" in self.__dict__ and bool(getattr(self, "initialized_", False))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.non_deterministic = self.random_state is None
+        return tags
+
+    def validate_settings(self) -> None:
+        """Check every parameter against ``_parameter_constraints`` (clear errors that name it)."""
+        validate_parameter_constraints(
+            self._parameter_constraints, self.get_params(deep=False), caller_name=type(self).__name__
+        )
+
+    # --- training ------------------------------------------------------------------------
+
+    def fit(self, X, y, **fit_params: Any):
+        """Train the network on all rows.
+
+        A failed call (bad input, a bad parameter, an error in training) leaves the model
+        exactly as it was.
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix or DataFrame of shape (n_samples, n_features)
+            Numeric features; images may be ``(n, channels, height, width)``.
+        y : array-like of shape (n_samples,)
+            Labels of any type, at least two classes.
+        **fit_params
+            Passed to skorch (the module's ``forward``).
+
+        Returns
+        -------
+        self
+        """
+        with all_or_nothing(self, self._records):
+            self.validate_settings()
+            X32 = check_features(self, X, reset=True)
+            y = check_labels(y, len(X32))
+            if len(X32) < 2:
+                raise ValueError(f"{type(self).__name__} needs at least 2 samples to train; got 1 sample.")
+            classes = np.unique(y if self.classes is None else self.classes)
+            if len(classes) < 2:
+                raise ValueError(f"y has a single class ({classes[0]!r}); a classifier needs at least 2.")
+            self.__dict__["_classes_"] = classes
+            y_enc = encode_labels(y, classes)
+            with self._seeded():
+                if not self.warm_start or not self.initialized_:
+                    self.initialize()
+                self._run_training(X32, y_enc, self.max_epochs, interruptible=True, **fit_params)
+            self._after_training(X32, y_enc, fresh=True)
+        return self
+
+    def partial_fit(self, X, y, classes=None, **fit_params: Any):
+        """Train one more ``max_epochs`` round on ``X, y`` without re-initialising.
+
+        Returns
+        -------
+        self
+        """
+        first_call = not self.__sklearn_is_fitted__()
+        with all_or_nothing(self, self._records):
+            if first_call:
+                self.validate_settings()
+            X32 = check_features(self, X, reset=first_call)
+            y = check_labels(y, len(X32))
+            if first_call:
+                self.__dict__["_classes_"] = np.unique(y if classes is None else classes)
+            y_enc = encode_labels(y, self.classes_)
+            with self._seeded() if first_call else contextlib.nullcontext():
+                if first_call:
+                    self.initialize()
+                self._run_training(X32, y_enc, self.max_epochs, interruptible=True, **fit_params)
+            self._after_training(X32, y_enc, fresh=False)
+        return self
+
+    def _after_training(self, X32: np.ndarray, y_enc: np.ndarray, *, fresh: bool) -> None:
+        """Hook: ``fit`` (``fresh``) or ``partial_fit`` trained on these rows."""
+
+    def train_epochs(
+        self, X: Tensor, y: Tensor, *, epochs: int, lr_factor: float = 1.0, reinitialize: bool = False
+    ) -> None:
+        """Train on already encoded rows with the model's own optimizer and settings.
+
+        Unlike ``fit``, an interruption (Ctrl-C) propagates to the caller.
+        """
+        with self._seeded():
+            if reinitialize:
+                self.initialize()
+            groups = self.optimizer_.param_groups
+            saved = [group["lr"] for group in groups]
+            for group in groups:
+                group["lr"] *= lr_factor
+            try:
+                self._run_training(X, y, epochs, interruptible=False)
+            finally:
+                for group, lr in zip(groups, saved, strict=True):
+                    group["lr"] = lr
+
+    def _run_training(self, X, y, epochs: int, *, interruptible: bool, **fit_params: Any) -> None:
+        self.notify("on_train_begin", X=X, y=y)
+        try:
+            self.fit_loop(X, y, epochs=epochs, **fit_params)
+        except KeyboardInterrupt:
+            # skorch's convention for fit: Ctrl-C stops training and keeps the model.
+            if not interruptible:
+                raise
+        self.notify("on_train_end", X=X, y=y)
+
+    def initialize_module(self):
+        kwargs = self.get_params_for("module")
+        if not isinstance(self.module, nn.Module):
+            accepted = inspect.signature(self.module).parameters
+            if "n_features" in accepted:
+                kwargs.setdefault("n_features", self.n_features_in_)
+            if "n_classes" in accepted:
+                kwargs.setdefault("n_classes", len(self.classes_))
+        self.module_ = self.initialized_instance(self.module, kwargs)
+        return self
+
+    def get_iterator(self, dataset: Dataset, training: bool = False):
+        if not training:
+            return super().get_iterator(dataset, training=False)
+        kwargs = self.get_params_for("iterator_train")
+        kwargs.setdefault("shuffle", True)
+        batch_size = kwargs.setdefault("batch_size", self.batch_size)
+        if batch_size == -1:
+            batch_size = kwargs["batch_size"] = len(dataset)
+        # A last batch of one row breaks BatchNorm in training mode; drop it (a different
+        # row each epoch when shuffled).
+        if len(dataset) > 1 and len(dataset) % batch_size == 1:
+            kwargs.setdefault("drop_last", True)
+        return self.iterator_train(dataset, **kwargs)
+
+    @contextlib.contextmanager
+    def _seeded(self) -> Iterator[None]:
+        if self.random_state is None:
+            yield
+            return
+        rs = self.random_state
+        seed = rs if isinstance(rs, (int, np.integer)) else check_random_state(rs).randint(2**31 - 1)
+        device = torch.device(self.device) if self.device is not None else torch.device("cpu")
+        cuda = [device.index or 0] if device.type == "cuda" else []
+        with torch.random.fork_rng(devices=cuda):
+            torch.manual_seed(int(seed))
+            yield
+
+    # --- prediction ----------------------------------------------------------------------
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities, columns in the order of ``classes_``.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        return super().predict_proba(check_features(self, X, reset=False))
+
+    def predict(self, X) -> np.ndarray:
+        """Predicted labels, from ``classes_``.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        proba = self.predict_proba(X)
+        return self.classes_[proba.argmax(axis=1)]
+
+    def probabilities(self, X: Tensor) -> Tensor:
+        """Class probabilities of validated float32 rows, as a CPU tensor."""
+        return torch.as_tensor(NeuralNetClassifier.predict_proba(self, X))
+
+    def eval_loss(self, output: Tensor, target: Tensor) -> Tensor:
+        """The criterion's mean loss of ``output`` against encoded ``target``, in evaluation."""
+        return self.get_loss(output, target, training=False)
