@@ -1,11 +1,11 @@
 """Issue 9: is there a parameter-free forget that forgets memorised errors without the accuracy cliff?
 
-    python benchmarks/beyond.py --data real                       # 6k DataCo sample, 3 sizes x 6 rates x 5 seeds
-    python benchmarks/beyond.py --data synthetic --seeds 2 --rates 0.01 0.1    # 180k synthetic training rows
-    python benchmarks/beyond.py --data digits                     # SmallCNN on sklearn's digits, 6 rates x 5 seeds
-    python benchmarks/beyond.py --repeated                        # ten forgets of 1 % vs one of 10 %
-    python benchmarks/beyond.py --summarise                       # goal table from every results/beyond_*.csv
-    python benchmarks/beyond.py --quick                           # a CI-sized run (writes nothing)
+    python -m benchmarks.beyond --data real                       # 6k DataCo sample, 3 sizes x 6 rates x 5 seeds
+    python -m benchmarks.beyond --data synthetic --seeds 2 --rates 0.01 0.1    # 180k synthetic training rows
+    python -m benchmarks.beyond --data digits                     # SmallCNN on sklearn's digits, 6 rates x 5 seeds
+    python -m benchmarks.beyond --repeated                        # ten forgets of 1 % vs one of 10 %
+    python -m benchmarks.beyond --summarise                       # goal table from every results/beyond_*.csv
+    python -m benchmarks.beyond --quick                           # a CI-sized run (writes nothing)
 
 For each dataset, model, error rate and seed: relabel that share of the training rows uniformly at
 random, train (the baseline), then give a copy of it to each method with the relabelled rows to
@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import copy
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -41,14 +40,13 @@ import numpy as np
 import pandas as pd
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # table4's and mia's models, also when loaded by path
-from mia import digits  # noqa: E402
-from table4 import RATES, SAMPLE, SIZES, paper_mlp  # noqa: E402
+from sklearn_unlearn import FineTune, PathGradient, UnlearnableClassifier
+from sklearn_unlearn.datasets import inject_label_noise, load_supply_chain
 
-from sklearn_unlearn import FineTune, PathGradient, UnlearnableClassifier  # noqa: E402
-from sklearn_unlearn.datasets import inject_label_noise, load_dataco, load_supply_chain  # noqa: E402
+from .common import RESULTS, command_line, load_real, machine_line
+from .mia import digits
+from .table4 import RATES, SIZES, paper_mlp
 
-RESULTS = Path(__file__).resolve().parent / "results"
 METHODS = [
     "baseline",
     "retrain",
@@ -79,7 +77,7 @@ def load_task(data: str, synthetic_rows: int, quick: bool):
     task = (
         load_supply_chain(synthetic_rows, random_state=0, features="paper")
         if data == "synthetic"
-        else load_dataco(SAMPLE, features="paper")
+        else load_real(None, features="paper")
     )
 
     def mlp(size: str, seed: int) -> UnlearnableClassifier:
@@ -167,7 +165,7 @@ def scorecard(goals: pd.DataFrame) -> pd.DataFrame:
 
 def repeated(seeds: int, quick: bool) -> pd.DataFrame:
     """Ten forgets of 1 % each against one forget of the same 10 %, per method, on the real sample."""
-    task = load_dataco(SAMPLE, features="paper") if SAMPLE.exists() else load_supply_chain(3000, random_state=0)
+    task = load_supply_chain(3000, random_state=0) if quick else load_real(None, features="paper")
     X, y = task.X_train, task.y_train
     rows = []
     for size in ["3x100"] if quick else ["3x100", "5x250"]:
@@ -196,11 +194,9 @@ def repeated(seeds: int, quick: bool) -> pd.DataFrame:
 
 
 def header(argv: list[str] | None) -> list[str]:
-    command = "python benchmarks/beyond.py " + " ".join(argv if argv is not None else sys.argv[1:])
     return [
-        f"Command: `{command.strip()}`  ",
-        f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}, CPU, "
-        f"{torch.get_num_threads()} torch thread(s).",
+        f"Command: `{command_line('beyond', argv)}`  ",
+        f"Machine: {machine_line()}.",
     ]
 
 
@@ -282,8 +278,6 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.quick:
         args.rates, args.seeds, args.sizes, args.synthetic_rows = [0.1], 2, ["2x50"], 3000
-        if args.data == "real" and not SAMPLE.exists():
-            args.data = "synthetic"
     X, y, X_test, y_test, make_model, sizes = load_task(args.data, args.synthetic_rows, args.quick)
     if args.data != "digits" and args.sizes:
         sizes = args.sizes

@@ -1,7 +1,7 @@
 """Forgetting a whole class with weight filtering (after Poppi et al.) against retraining without it.
 
-    python benchmarks/class_forgetting.py            # digits, SmallCNN and MLP, every class, 3 seeds
-    python benchmarks/class_forgetting.py --quick    # a CI-sized run (writes nothing)
+    python -m benchmarks.class_forgetting            # digits, SmallCNN and MLP, every class, 3 seeds
+    python -m benchmarks.class_forgetting --quick    # a CI-sized run (writes nothing)
 
 Per model and seed: train on sklearn's 8x8 digits (70 % train), learn the class filters once
 (``fit_class_filters``), then for every class c score ``predict(X_test, forget_class=c)``: accuracy on
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -27,7 +26,8 @@ from sklearn.model_selection import train_test_split
 
 from sklearn_unlearn import SmallCNN, UnlearnableClassifier
 
-RESULTS = Path(__file__).resolve().parent / "results"
+from .common import RESULTS, command_line, machine_line, write_report
+
 MODELS = {
     "SmallCNN": {"module": SmallCNN, "batch_size": 32, "max_epochs": 20, "lr": 0.1},
     "MLP 3x100": {"batch_size": 32, "max_epochs": 20, "lr": 0.1},
@@ -112,12 +112,11 @@ def main(argv: list[str] | None = None) -> int:
             records.extend(run_once(name, settings, data, seed, classes))
         print(f"{name}: done", flush=True)
     frame = pd.DataFrame(records)
-    command = "python benchmarks/class_forgetting.py " + " ".join(argv if argv is not None else sys.argv[1:])
     lines = [
         "# Class forgetting on digits: weight filtering vs retraining",
         "",
-        f"Command: `{command.strip()}`  ",
-        f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}, CPU  ",
+        f"Command: `{command_line('class_forgetting', argv)}`  ",
+        f"Machine: {machine_line()}  ",
         f"{args.seeds} seeds x {len(classes)} classes; accuracies on the test split in %. Weight filter seconds are "
         "the one filter-training round divided by the number of classes it serves.",
         "",
@@ -126,9 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     report = "\n".join(lines)
     print(report)
     if not args.quick:
-        args.out.mkdir(parents=True, exist_ok=True)
-        frame.to_csv(args.out / "class_forgetting.csv", index=False)
-        (args.out / "class_forgetting.md").write_text(report + "\n")
+        write_report(args.out, "class_forgetting", report, frame)
     return 0
 
 

@@ -1,7 +1,7 @@
 """Find label errors and forget them, against the alternatives, on DataCo-shaped data.
 
-    python benchmarks/detect_and_forget.py            # real 6k sample + 125k synthetic rows, 2.5 % and 10 %, 5 seeds
-    python benchmarks/detect_and_forget.py --quick    # a small CI-sized run (writes nothing)
+    python -m benchmarks.detect_and_forget            # real 6k sample + 125k synthetic rows, 2.5 % and 10 %, 5 seeds
+    python -m benchmarks.detect_and_forget --quick    # a small CI-sized run (writes nothing)
 
 For each dataset, error rate and seed, from the same noisy labels:
 
@@ -14,7 +14,7 @@ For each dataset, error rate and seed, from the same noisy labels:
 - oracle retrain: the MLP trained without the injected errors (knows which rows are wrong).
 
 Reports test accuracy, the detector's precision and recall on the injected errors, and wall seconds
-(everything each approach does, from the raw noisy rows). Targets (issue 5): detect + forget takes
+(everything each approach does, from the raw noisy rows). Targets: detect + forget takes
 <= 1/5 of CleanLearning's time and loses no test accuracy against the baseline (mean over seeds).
 """
 
@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -32,10 +30,10 @@ import torch
 from cleanlab.classification import CleanLearning
 
 from sklearn_unlearn import CleanlabDetector, UnlearnableClassifier, make_pipeline
-from sklearn_unlearn.datasets import inject_label_noise, load_dataco, load_supply_chain
+from sklearn_unlearn.datasets import inject_label_noise, load_supply_chain
 
-RESULTS = Path(__file__).resolve().parent / "results"
-SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "dataco_sample_6000.csv.gz"
+from .common import RESULTS, add_data_dir, command_line, load_real, machine_line, timed, write_report
+
 PIPELINES = [  # (method, detected, forget_method)
     ("detect + forget (ASSD)", "forget", "assd"),
     ("detect + fine-tune", "forget", "finetune"),
@@ -51,12 +49,6 @@ def network(settings: dict, seed: int) -> UnlearnableClassifier:
         lr=0.05,
         random_state=seed,
     )
-
-
-def timed(fn):
-    start = time.perf_counter()
-    out = fn()
-    return out, time.perf_counter() - start
 
 
 def run_once(task, rate: float, seed: int, settings: dict) -> list[dict]:
@@ -131,12 +123,11 @@ def verdicts(summary: pd.DataFrame) -> list[str]:
 
 def report(records: pd.DataFrame, command: str, settings_line: str) -> str:
     summary = summarise(records)
-    machine = f"{platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}, CPU"
     lines = [
         "# Detect and forget",
         "",
-        f"Command: `{command.strip()}`  ",
-        f"Machine: {machine}  ",
+        f"Command: `{command}`  ",
+        f"Machine: {machine_line()}  ",
         f"Models: {settings_line}; detector: CleanlabDetector() (HistGradientBoosting, 5 folds).  ",
         "Accuracy: mean over seeds; seconds: median over seeds, everything from the raw noisy rows; "
         "extra_seconds: seconds minus the baseline fit of the same seed.",
@@ -153,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--rates", type=float, nargs="+", default=[0.025, 0.10])
     parser.add_argument("--synthetic-rows", type=int, default=125_000, help="before the 80/20 split")
-    parser.add_argument("--data", type=Path, default=SAMPLE, help="real DataCo CSV (skipped when absent)")
+    add_data_dir(parser)
     parser.add_argument("--quick", action="store_true", help="small CI-sized run; writes nothing")
     parser.add_argument("--report", action="store_true", help="only re-make the Markdown from the saved CSV")
     parser.add_argument("--out", type=Path, default=RESULTS)
@@ -164,9 +155,9 @@ def main(argv: list[str] | None = None) -> int:
             f"{name}: MLP {group.model.iloc[0]}, {group.epochs.iloc[0]} epochs"
             for name, group in records.groupby("dataset", sort=False)
         )
-        text = report(records, "python benchmarks/detect_and_forget.py (table re-made with --report)", settings_line)
+        text = report(records, "python -m benchmarks.detect_and_forget (table re-made with --report)", settings_line)
         print(text)
-        (args.out / "detect_and_forget.md").write_text(text + "\n")
+        write_report(args.out, "detect_and_forget", text)
         return 0
     torch.set_num_threads(min(torch.get_num_threads(), os.cpu_count() or 1))
     real = {"hidden": (100, 100, 100), "epochs": 25, "batch_size": 128}
@@ -177,10 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         small = {"hidden": (32, 32), "epochs": 3, "batch_size": 128}
         datasets.append(("synthetic 3k", lambda: load_supply_chain(3000, random_state=0), small))
     else:
-        if args.data.exists():
-            datasets.append((f"DataCo {args.data.name}", lambda: load_dataco(args.data, features="paper"), real))
-        else:
-            print(f"Real data not found at {args.data}: skipping it.")
+        datasets.append(("DataCo real", lambda: load_real(args.data_dir, features="paper"), real))
         n = args.synthetic_rows
         datasets.append((f"synthetic {n // 1000}k", lambda: load_supply_chain(n, random_state=0), synthetic))
 
@@ -197,15 +185,14 @@ def main(argv: list[str] | None = None) -> int:
                     args.out.mkdir(parents=True, exist_ok=True)
                     pd.DataFrame(records).to_csv(args.out / "detect_and_forget.csv", index=False)
 
-    command = "python benchmarks/detect_and_forget.py " + " ".join(argv if argv is not None else sys.argv[1:])
     settings_line = ", ".join(
         f"{name}: MLP {'x'.join(map(str, s['hidden']))}, {s['epochs']} epochs, batch {s['batch_size']}"
         for name, _, s in datasets
     )
-    text = report(pd.DataFrame(records), command, settings_line)
+    text = report(pd.DataFrame(records), command_line("detect_and_forget", argv), settings_line)
     print(text)
     if not args.quick:
-        (args.out / "detect_and_forget.md").write_text(text + "\n")
+        write_report(args.out, "detect_and_forget", text)
     return 0
 
 

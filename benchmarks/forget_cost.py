@@ -1,7 +1,7 @@
 """What forgetting costs next to training: one epoch, the importance pass, forget, retrain.
 
-    python benchmarks/forget_cost.py            # 5x250 MLP, 120k synthetic rows, 1 % forgotten
-    python benchmarks/forget_cost.py --quick    # a small CI-sized run
+    python -m benchmarks.forget_cost            # 5x250 MLP, 120k synthetic rows, 1 % forgotten
+    python -m benchmarks.forget_cost --quick    # a small CI-sized run
 
 Prints a table and the target ratios, and writes CSV + Markdown to benchmarks/results/.
 """
@@ -11,9 +11,7 @@ from __future__ import annotations
 import argparse
 import copy
 import os
-import platform
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -21,16 +19,9 @@ import pandas as pd
 import torch
 
 from sklearn_unlearn import UnlearnableClassifier
-from sklearn_unlearn.classifier import resolve_device
 from sklearn_unlearn.datasets import inject_label_noise, load_supply_chain
 
-RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def timed(fn):
-    start = time.perf_counter()
-    out = fn()
-    return out, time.perf_counter() - start
+from .common import RESULTS, markdown, report_header, timed, write_report
 
 
 def run(n_samples: int, hidden: tuple[int, ...], epochs: int, forget_share: float, importance: str, seed: int) -> dict:
@@ -90,17 +81,9 @@ def main(argv: list[str] | None = None) -> int:
         for importance in ("per_sample", "minibatch")
     ]
     table = pd.DataFrame(rows)
-    command = "python benchmarks/forget_cost.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    machine = (
-        f"{platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}, device {resolve_device('auto')}"
-    )
     lines = [
-        "# Forget cost",
-        "",
-        f"Command: `{command.strip()}`  ",
-        f"Machine: {machine}",
-        "",
-        table.to_markdown(index=False, floatfmt=".4g") if _has_tabulate() else table.to_string(index=False),
+        *report_header("Forget cost", "forget_cost", argv),
+        markdown(table),
         "",
         "Targets: forget <= 2 % of retrain; per-sample importance pass <= 2x one epoch; "
         "forget <= 2 x (|D_f|/|D|) x epoch + 0.2 s (forget_budget_s).",
@@ -117,18 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     report = "\n".join(lines)
     print(report)
     if not args.quick:
-        args.out.mkdir(parents=True, exist_ok=True)
-        table.to_csv(args.out / "forget_cost.csv", index=False)
-        (args.out / "forget_cost.md").write_text(report + "\n")
+        write_report(args.out, "forget_cost", report, table)
     return 0
-
-
-def _has_tabulate() -> bool:
-    try:
-        import tabulate  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 if __name__ == "__main__":

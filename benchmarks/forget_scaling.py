@@ -1,7 +1,7 @@
 """How the cost of forgetting scales: with |D|, with |D_f| and with the parameter count.
 
-    python benchmarks/forget_scaling.py            # the three sweeps below (about 20 min on 2 CPU cores)
-    python benchmarks/forget_scaling.py --quick    # a tiny version of each sweep (CI; writes nothing)
+    python -m benchmarks.forget_scaling            # the three sweeps below (about 20 min on 2 CPU cores)
+    python -m benchmarks.forget_scaling --quick    # a tiny version of each sweep (CI; writes nothing)
 
 Sweeps (synthetic supply-chain rows, paper features):
 - |D|: 10k → 1M training rows, 3×100 MLP, 1,000 rows forgotten (|D_f| fixed);
@@ -13,7 +13,7 @@ percentile step alone, fine-tune (1 epoch on the retain rows) and retrain. Train
 so the forget/retrain ratio is measured against a retrain of that length (25 epochs would make it 5×
 smaller). Writes CSV + Markdown + a log-log PNG to benchmarks/results/.
 
-Targets (issue 6): forget time grows with |D_f|, not |D|; forget ≤ 2 % of retrain at 1 %; the
+Targets: forget time grows with |D_f|, not |D|; forget ≤ 2 % of retrain at 1 %; the
 percentile step under 1 s at 10M parameters.
 """
 
@@ -22,9 +22,7 @@ from __future__ import annotations
 import argparse
 import copy
 import os
-import platform
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -35,13 +33,7 @@ from sklearn_unlearn import UnlearnableClassifier
 from sklearn_unlearn.dampening import assd_alpha
 from sklearn_unlearn.datasets import load_supply_chain
 
-RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def timed(fn):
-    start = time.perf_counter()
-    out = fn()
-    return out, time.perf_counter() - start
+from .common import RESULTS, command_line, machine_line, timed, write_report
 
 
 def measure(X, y, hidden: tuple[int, ...], n_forget: int, epochs: int, seed: int = 0) -> dict:
@@ -145,14 +137,13 @@ def main(argv: list[str] | None = None) -> int:
             records.append({"sweep": sweep, **record})
             print(f"{sweep}: {rows} rows, {record['hidden']}, {n_forget} forgotten: done", flush=True)
     frame = pd.DataFrame(records)
-    command = "python benchmarks/forget_scaling.py " + " ".join(argv if argv is not None else sys.argv[1:])
     at_one_percent = frame[np.isclose(frame.forget_share, 0.01, rtol=0.05)]
     biggest = frame.sort_values("parameters").iloc[-1]
     lines = [
         "# Forget scaling",
         "",
-        f"Command: `{command.strip()}`  ",
-        f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}, CPU  ",
+        f"Command: `{command_line('forget_scaling', argv)}`  ",
+        f"Machine: {machine_line()}  ",
         f"Training and retrain: {epochs} epochs, batch 1024. Seconds are wall time of one run.",
         "",
         frame.to_markdown(index=False, floatfmt=".4g"),
@@ -175,10 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     report = "\n".join(lines)
     print(report)
     if not args.quick:
-        args.out.mkdir(parents=True, exist_ok=True)
         name = "forget_scaling" + ("" if not args.sweeps else "_" + "_".join(args.sweeps))
-        frame.to_csv(args.out / f"{name}.csv", index=False)
-        (args.out / f"{name}.md").write_text(report + "\n")
+        write_report(args.out, name, report, frame)
         if not args.sweeps:
             plot(frame, args.out / f"{name}.png")
     return 0

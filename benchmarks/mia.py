@@ -1,7 +1,7 @@
 """Forgetting mislabelled rows, judged by accuracy and membership inference, on DataCo and digits.
 
-    python benchmarks/mia.py            # DataCo 6k sample (3x100 MLP) + digits (SmallCNN), 2.5 % and 10 %, 5 seeds
-    python benchmarks/mia.py --quick    # a CI-sized run (writes nothing)
+    python -m benchmarks.mia            # DataCo 6k sample (3x100 MLP) + digits (SmallCNN), 2.5 % and 10 %, 5 seeds
+    python -m benchmarks.mia --quick    # a CI-sized run (writes nothing)
 
 For each dataset, error rate and seed: relabel that share of the training rows uniformly to another
 class, train the model on them (baseline), then forget the relabelled rows with ASSD (per-sample
@@ -19,9 +19,7 @@ from __future__ import annotations
 import argparse
 import copy
 import os
-import platform
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -35,12 +33,11 @@ from sklearn_unlearn import SmallCNN, UnlearnableClassifier
 from sklearn_unlearn.datasets import inject_label_noise, load_dataco, load_supply_chain
 from sklearn_unlearn.metrics import forget_report
 
-RESULTS = Path(__file__).resolve().parent / "results"
-SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "dataco_sample_6000.csv.gz"
+from .common import RESULTS, command_line, machine_line, timed, write_report
 
 
 def dataco(quick: bool):
-    task = load_dataco(SAMPLE) if SAMPLE.exists() and not quick else load_supply_chain(3000, random_state=0)
+    task = load_supply_chain(3000, random_state=0) if quick else load_dataco()
 
     def model(seed: int) -> UnlearnableClassifier:
         return UnlearnableClassifier(
@@ -74,15 +71,10 @@ def run_once(name, data, rate: float, seed: int) -> list[dict]:
     X_train, y_train, X_test, y_test, model = data
     y_noisy, _, chosen = inject_label_noise(y_train, rate, random_state=seed, return_selected=True)
     X_f, y_f, X_r, y_r = X_train[chosen], y_noisy[chosen], X_train[~chosen], y_noisy[~chosen]
-    start = time.perf_counter()
-    baseline = model(seed).fit(X_train, y_noisy)
-    fit_seconds = time.perf_counter() - start
-    models = {"baseline": (baseline, fit_seconds)}
+    models = {"baseline": timed(lambda: model(seed).fit(X_train, y_noisy))}
     for method, retain in (("ASSD", {}), ("retrain", {"X_retain": X_r, "y_retain": y_r})):
-        clone = copy.deepcopy(baseline).set_params(forget_method=method.lower())
-        start = time.perf_counter()
-        clone.forget(X_f, y_f, **retain)
-        models[method] = (clone, time.perf_counter() - start)
+        clone = copy.deepcopy(models["baseline"][0]).set_params(forget_method=method.lower())
+        models[method] = timed(lambda clone=clone, retain=retain: clone.forget(X_f, y_f, **retain))
     records = []
     for method, (clf, seconds) in models.items():
         report = forget_report(clf, X_r, y_r, X_f, y_f, X_test, y_test)
@@ -128,12 +120,11 @@ def main(argv: list[str] | None = None) -> int:
                 records.extend(run_once(name, data, rate, seed))
             print(f"{name} {rate:.1%}: done", flush=True)
     frame = pd.DataFrame(records)
-    command = "python benchmarks/mia.py " + " ".join(argv if argv is not None else sys.argv[1:])
     lines = [
         "# Forgetting mislabelled rows: accuracy and membership inference",
         "",
-        f"Command: `{command.strip()}`  ",
-        f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}, CPU  ",
+        f"Command: `{command_line('mia', argv)}`  ",
+        f"Machine: {machine_line()}  ",
         f"{args.seeds} seeds; mean ± std in %. forget acc = agreement with the wrong labels of the forgotten rows "
         "(lower = forgotten); MIA = share of forgotten rows the entropy attacker calls member (ideal: retrain's "
         "value); s = seconds of fit (baseline) or of the forget call.",
@@ -143,9 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     report = "\n".join(lines)
     print(report)
     if not args.quick:
-        args.out.mkdir(parents=True, exist_ok=True)
-        frame.to_csv(args.out / "mia.csv", index=False)
-        (args.out / "mia.md").write_text(report + "\n")
+        write_report(args.out, "mia", report, frame)
     return 0
 
 

@@ -1,24 +1,22 @@
 """How fast the synthetic supply-chain generator is, and how much memory it takes.
 
-    python benchmarks/synthetic_scale.py            # 10k, 100k, 1M rows
-    python benchmarks/synthetic_scale.py --quick    # 10k rows only (CI)
+    python -m benchmarks.synthetic_scale            # 10k, 100k, 1M rows
+    python -m benchmarks.synthetic_scale --quick    # 10k rows only (CI)
 
-Target (issue 4): 1M rows in under ~10 s with bounded memory.
+Target: 1M rows in under ~10 s with bounded memory.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import platform
 import sys
 import time
 import tracemalloc
-from pathlib import Path
 
 from sklearn_unlearn.datasets import make_supply_chain
 
-RESULTS = Path(__file__).resolve().parent / "results"
+from .common import RESULTS, command_line, machine_line, write_report
 
 
 def measure(n_samples: int) -> dict:
@@ -45,8 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     lines = [
         "# Synthetic generator scale",
         "",
-        f"Command: `python benchmarks/synthetic_scale.py{' --quick' if args.quick else ''}`  ",
-        f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}",
+        f"Command: `{command_line('synthetic_scale', argv)}`  ",
+        f"Machine: {machine_line()}, Python {platform.python_version()}",
         "",
         "| rows | seconds | peak MiB (tracemalloc) | frame MiB |",
         "| ---: | ---: | ---: | ---: |",
@@ -55,8 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     report = "\n".join(lines)
     print(report)
     if not args.quick:
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        (RESULTS / "synthetic_scale.md").write_text(report + "\n")
+        write_report(RESULTS, "synthetic_scale", report)
     return 0
 
 

@@ -1,9 +1,9 @@
 """The ASSD paper's error-unlearning experiment (its Table 4 and Fig. 4) on DataCo-shaped data.
 
-    python benchmarks/table4.py                                   # real 6k sample, paper features, uniform noise
-    python benchmarks/table4.py --noise paper                     # the authors' relabelling, bug included
-    python benchmarks/table4.py --synthetic 225000 --seeds 3      # 180k synthetic training rows
-    python benchmarks/table4.py --quick                           # a small CI-sized grid (writes nothing)
+    python -m benchmarks.table4                                   # real 6k sample, paper features, uniform noise
+    python -m benchmarks.table4 --noise paper                     # the authors' relabelling, bug included
+    python -m benchmarks.table4 --synthetic 225000 --seeds 3      # 180k synthetic training rows
+    python -m benchmarks.table4 --quick                           # a small CI-sized grid (writes nothing)
 
 For each model size, error rate and seed: relabel that share of the training rows, train the
 paper's MLP on them (the baseline), then repair a copy of it with each method, knowing which rows
@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import copy
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -38,10 +37,10 @@ from skorch.callbacks import LRScheduler
 from torch.optim.lr_scheduler import ExponentialLR
 
 from sklearn_unlearn import FineTune, UnlearnableClassifier
-from sklearn_unlearn.datasets import inject_label_noise, load_dataco, load_supply_chain
+from sklearn_unlearn.datasets import inject_label_noise, load_supply_chain
 
-RESULTS = Path(__file__).resolve().parent / "results"
-SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "dataco_sample_6000.csv.gz"
+from .common import RESULTS, add_data_dir, command_line, load_real, machine_line, write_report
+
 SIZES = {"2x50": (50, 50), "3x100": (100,) * 3, "5x250": (250,) * 5}
 RATES = [0.0025, 0.01, 0.025, 0.05, 0.075, 0.10]
 LR_GRID = [0.01, 0.03, 0.1]
@@ -177,11 +176,10 @@ def summarise_csv(path: Path, note: str, argv: list[str] | None) -> int:
     frame = pd.read_csv(path)
     stem = path.name.removesuffix(".csv").removesuffix(".partial")
     seeds = frame.groupby(["size", "rate"]).seed.nunique()
-    command = "python benchmarks/table4.py " + " ".join(argv if argv is not None else sys.argv[1:])
     lines = [
         f"# Table 4 reproduction: {stem}",
         "",
-        f"Summarised by: `{command.strip()}`  ",
+        f"Summarised by: `{command_line('table4', argv)}`  ",
         f"{note}  " if note else None,
         "Seeds per (size, rate): " + ", ".join(f"{size} {rate:.1%}: {n}" for (size, rate), n in seeds.items()) + ".",
         "Accuracies in %, mean ± std over seeds; forget_acc is agreement with the wrong labels (lower = forgotten).",
@@ -190,15 +188,15 @@ def summarise_csv(path: Path, note: str, argv: list[str] | None) -> int:
     ]
     report = "\n".join(line for line in lines if line is not None)
     print(report)
-    (path.parent / f"{stem}.md").write_text(report + "\n")
+    write_report(path.parent, stem, report)
     plot_gains(frame, path.parent / f"{stem}.png")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=SAMPLE, help="real DataCo CSV (default: the 6k sample)")
-    parser.add_argument("--synthetic", type=int, default=0, help="use this many synthetic rows instead of --data")
+    add_data_dir(parser)
+    parser.add_argument("--synthetic", type=int, default=0, help="use this many synthetic rows instead of real data")
     parser.add_argument("--features", choices=["paper", "order_time"], default="paper")
     parser.add_argument("--noise", choices=["uniform", "paper"], default="uniform")
     parser.add_argument("--sizes", nargs="+", choices=list(SIZES), default=list(SIZES))
@@ -222,15 +220,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.sizes, args.rates, args.seeds, args.epochs = ["2x50"], [0.025, 0.1], 2, 5
         args.lr = args.lr or 0.1
-        if not args.data.exists():
-            args.synthetic = 3000
     if args.synthetic:
         task, source = (
             load_supply_chain(args.synthetic, random_state=0, features=args.features),
             f"synthetic {args.synthetic:,} rows",
         )
     else:
-        task, source = load_dataco(args.data, features=args.features), f"DataCo {args.data.name}"
+        task, source = load_real(args.data_dir, features=args.features), "DataCo (real)"
     if args.lr is None:
         lr, wd, validation = choose_lr_wd(task.X_train, task.y_train, args.epochs)
         chosen = f"lr {lr}, weight decay {wd} (3×3 grid on clean labels, validation accuracy {validation:.2%})"
@@ -241,12 +237,11 @@ def main(argv: list[str] | None = None) -> int:
     partial = None if args.quick else args.out / f"table4_{tag}.partial.csv"
     frame = pd.DataFrame(run_grid(task, args, lr, wd, partial))
     summary = summarise(frame)
-    command = "python benchmarks/table4.py " + " ".join(argv if argv is not None else sys.argv[1:])
     lines = [
         f"# Table 4 reproduction: {source}, {args.features} features, {args.noise} noise",
         "",
-        f"Command: `{command.strip()}`  ",
-        f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}, CPU  ",
+        f"Command: `{command_line('table4', argv)}`  ",
+        f"Machine: {machine_line()}  ",
         f"Training rows {len(task.y_train):,}, test rows {len(task.y_test):,}; {chosen}; "
         f"{args.epochs} epochs, batch 1024, lr × 0.95 per epoch; {args.seeds} seeds.",
         "Accuracies in %, mean ± std over seeds; forget_acc is agreement with the wrong labels (lower = forgotten).",
@@ -256,9 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     report = "\n".join(lines)
     print(report)
     if not args.quick:
-        args.out.mkdir(parents=True, exist_ok=True)
-        frame.to_csv(args.out / f"table4_{tag}.csv", index=False)
-        (args.out / f"table4_{tag}.md").write_text(report + "\n")
+        write_report(args.out, f"table4_{tag}", report, frame)
         plot_gains(frame, args.out / f"table4_{tag}.png")
         partial.unlink(missing_ok=True)
     return 0

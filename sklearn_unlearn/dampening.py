@@ -1,6 +1,6 @@
 """Selective synaptic dampening (SSD) and ASSD's adaptive α, as pure tensor functions.
 
-Notation of ``../shared/docs/methods.md``: ``I_D`` the importances over the data the
+Notation of the docs' methods page: ``I_D`` the importances over the data the
 model keeps, ``I_Df`` those over the forget rows.
 """
 

@@ -1,19 +1,13 @@
 """CI-sized runs of every benchmark, so none of them rots."""
 
-import importlib.util
-from pathlib import Path
+import importlib
 
 import pandas as pd
 import pytest
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-
 
 def load_benchmark(name):
-    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return importlib.import_module(f"benchmarks.{name}")
 
 
 def test_forget_cost_quick(capsys):

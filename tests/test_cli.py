@@ -1,3 +1,5 @@
+from importlib import resources
+
 import pytest
 
 from sklearn_unlearn.cli import main
@@ -17,10 +19,9 @@ def test_help_explains_the_demo(capsys):
     assert "Late_delivery_risk" in capsys.readouterr().out
 
 
-def test_demo_on_the_real_sample(tmp_path, capsys):
+def test_demo_on_a_dataco_file(tmp_path, capsys):
     from .test_datasets import SAMPLE
 
-    if not SAMPLE.exists():
-        pytest.skip(f"real DataCo sample not found at {SAMPLE}")
-    assert main(["demo", "--quick", "--data", str(SAMPLE), "--out", str(tmp_path)]) == 0
+    with resources.as_file(SAMPLE) as path:
+        assert main(["demo", "--quick", "--data", str(path), "--out", str(tmp_path)]) == 0
     assert "DataCo file" in capsys.readouterr().out

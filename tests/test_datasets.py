@@ -1,4 +1,4 @@
-from pathlib import Path
+from importlib import resources
 
 import numpy as np
 import pandas as pd
@@ -14,42 +14,38 @@ from sklearn_unlearn.datasets import (
     make_supply_chain,
 )
 
-SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "dataco_sample_6000.csv.gz"
-needs_sample = pytest.mark.skipif(not SAMPLE.exists(), reason=f"real DataCo sample not found at {SAMPLE}")
+SAMPLE = resources.files("sklearn_unlearn.datasets") / "data" / "dataco_sample.csv.gz"
 
 
 @pytest.fixture(scope="module")
 def real_frame():
-    return pd.read_csv(SAMPLE, encoding="latin-1")
+    with resources.as_file(SAMPLE) as path:
+        return pd.read_csv(path, encoding="utf-8")
 
 
-@needs_sample
 def test_real_label_counts_match_the_data_readme(real_frame):
     counts = np.bincount(delivery_label(real_frame))
     assert counts.tolist() == [1342, 1131, 3527]  # early, on time, late
 
 
-@needs_sample
 def test_paper_features_reach_the_papers_accuracy_through_the_leak():
-    task = load_dataco(SAMPLE, features="paper")
+    task = load_dataco(features="paper")
     assert "Late_delivery_risk" in task.feature_names and "leaks the label" in task.DESCR
     accuracy = LogisticRegression(max_iter=2000).fit(task.X_train, task.y_train).score(task.X_test, task.y_test)
     assert accuracy >= 0.85
     assert len(task.y_train) == 4800 and task.X_train.dtype == np.float32
 
 
-@needs_sample
 def test_order_time_features_stay_near_the_majority_rate():
-    task = load_dataco(SAMPLE, features="order_time")
+    task = load_dataco(features="order_time")
     assert "Late_delivery_risk" not in task.feature_names
     majority = np.bincount(task.y_test).max() / len(task.y_test)
     accuracy = LogisticRegression(max_iter=2000).fit(task.X_train, task.y_train).score(task.X_test, task.y_test)
     assert abs(accuracy - majority) <= 0.03
 
 
-@needs_sample
 def test_split_is_time_ordered_and_canceled_rows_can_be_dropped():
-    task = load_dataco(SAMPLE, drop_canceled=True)
+    task = load_dataco(drop_canceled=True)
     dates = task.frame["shipping date (DateOrders)"]
     assert dates.is_monotonic_increasing
     assert (task.frame["Delivery Status"] != "Shipping canceled").all() and len(task.frame) == 6000 - 261
@@ -66,7 +62,6 @@ def test_clear_errors_for_wrong_files(tmp_path):
         dataco_task(make_supply_chain(100, 0), features="everything")
 
 
-@needs_sample
 def test_synthetic_matches_the_real_sample(real_frame):
     synthetic = make_supply_chain(60_000, random_state=0)
     real_shares = np.bincount(delivery_label(real_frame)) / len(real_frame)
@@ -121,5 +116,52 @@ def test_paper_noise_reproduces_the_notebooks_quirk():
 def test_wrong_encoding_is_named(tmp_path):
     utf16 = tmp_path / "utf16.csv"
     make_supply_chain(50, 0).to_csv(utf16, index=False, encoding="utf-16")
-    with pytest.raises(ValueError, match="latin-1|missing DataCo columns"):
+    with pytest.raises(ValueError, match="encoding|missing DataCo columns"):
         load_dataco(utf16)
+
+
+def test_the_shipped_sample_is_the_real_one_with_its_attribution(real_frame):
+    task = load_dataco()
+    assert len(task.frame) == 6000 and "CC BY 4.0" in task.DESCR and "Constante" in task.DESCR
+    assert len(real_frame.columns) == 32
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "latin-1"])
+def test_utf8_and_latin1_files_read_the_same(real_frame, tmp_path, encoding):
+    path = tmp_path / f"{encoding}.csv"
+    frame = real_frame.head(300).copy()
+    frame.loc[0, "Customer Country"] = "España"
+    frame.to_csv(path, index=False, encoding=encoding)
+    assert (load_dataco(path).frame["Customer Country"] == "España").sum() == 1
+
+
+BROKEN_FILES = {
+    "a missing label day": (
+        lambda f: f.assign(**{"Days for shipping (real)": f["Days for shipping (real)"].where(f.index != 3)}),
+        "Days for shipping \\(real\\)' \\(1 of",
+    ),
+    "a missing leak column value": (
+        lambda f: f.assign(Late_delivery_risk=f["Late_delivery_risk"].where(f.index != 7)),
+        "Late_delivery_risk' \\(1 of",
+    ),
+    "a missing order-time value": (lambda f: f.assign(Sales=f["Sales"].where(f.index > 10)), "'Sales' \\(11 of"),
+    "no rows": (lambda f: f.head(0), "no rows"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN_FILES))
+@pytest.mark.parametrize("features", ["paper", "order_time"])
+def test_broken_files_get_errors_that_name_file_column_and_rows(real_frame, tmp_path, case, features):
+    make, message = BROKEN_FILES[case]
+    path = tmp_path / "broken.csv"
+    make(real_frame.head(200).reset_index(drop=True)).to_csv(path, index=False)
+    with pytest.raises(ValueError, match=message) as error:
+        load_dataco(path, features=features)
+    assert "broken.csv" in str(error.value)
+
+
+def test_an_empty_file_is_named(tmp_path):
+    path = tmp_path / "empty.csv"
+    path.write_text("")
+    with pytest.raises(ValueError, match="empty.csv.*is empty"):
+        load_dataco(path)

@@ -7,7 +7,8 @@ from .synthetic import make_supply_chain
 
 def load_supply_chain(n_samples: int = 10_000, random_state=None, features: str = "paper", **kwargs):
     """Synthetic DataCo-like rows turned into a task, exactly as :func:`load_dataco` does."""
-    return dataco_task(make_supply_chain(n_samples, random_state), features=features, **kwargs)
+    source = f"synthetic DataCo-like orders from make_supply_chain ({n_samples} rows, random_state={random_state})"
+    return dataco_task(make_supply_chain(n_samples, random_state), features=features, source=source, **kwargs)
 
 
 __all__ = [

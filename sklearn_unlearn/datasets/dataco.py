@@ -1,11 +1,12 @@
 """The DataCo supply-chain data: the paper's delivery-delay task and an honest one.
 
-The label (methods.md, "Evaluation") is the sign of ``Days for shipping (real) −
-Days for shipment (scheduled)``: 0 early, 1 on time, 2 late.
+The label is the sign of ``Days for shipping (real) − Days for shipment (scheduled)``:
+0 early, 1 on time, 2 late. A real sample of 6,000 orders ships with the package.
 """
 
 from __future__ import annotations
 
+from importlib import resources
 from os import PathLike
 
 import numpy as np
@@ -22,7 +23,7 @@ ORDER_DATE = "order date (DateOrders)"
 SHIPPING_DATE = "shipping date (DateOrders)"
 DATE_FORMAT = "%m/%d/%Y %H:%M"
 
-# The 12 numeric columns the paper keeps. methods.md gives only the count; this list is
+# The 12 numeric columns the paper keeps. The paper gives only the count; this list is
 # our reconstruction: the numeric columns that are neither ids nor outcomes, without the
 # exact duplicates ``Order Profit Per Order`` and ``Product Price``.
 PAPER_NUMERIC = [
@@ -70,12 +71,21 @@ REQUIRED_COLUMNS = sorted(
     | set(ORDER_TIME_CATEGORICAL)
 )
 
+ATTRIBUTION = """Data: "DataCo Smart Supply Chain for Big Data Analysis", Fabian Constante, Fernando Silva,
+Antonio Pereira (2019), Mendeley Data, doi:10.17632/8gx2fvg2k6.5, licensed CC BY 4.0
+(https://creativecommons.org/licenses/by/4.0/). The sample shipped with sklearn-unlearn is a
+random 6,000 of its 180,519 rows with 32 of its 53 columns (those the package uses),
+re-encoded as UTF-8; tools/make_dataco_sample.py in the source repository says exactly how."""
+
 _DESCR = """DataCo supply-chain orders, delivery-delay classification
 ===========================================================
+Source: {source}.
 Label: sign(Days for shipping (real) - Days for shipment (scheduled)): 0 early, 1 on time, 2 late.
 Split: rows sorted by {sort_column}; the last {test_share:.0%} are the test set.
 Feature set: {features} ({n_features} features, {n_rows} rows{canceled}).
-{warning}"""
+{warning}
+
+{attribution}"""
 
 _PAPER_WARNING = """WARNING - the "paper" feature set leaks the label. It reproduces the ASSD authors'
 preprocessing (12 numeric columns; every other column with <= 1000 distinct values one-hot
@@ -90,26 +100,31 @@ On the real data it predicts little better than the majority class: delays are c
 given what is known at order time."""
 
 
+SAMPLE_FILE = "dataco_sample.csv.gz"
+
+
 def load_dataco(
-    path: str | PathLike,
+    path: str | PathLike | None = None,
     features: str = "paper",
     drop_canceled: bool = False,
     test_size: float = 0.2,
 ) -> Bunch:
-    """Read the DataCo CSV (the full Kaggle/Mendeley file or a sample) into a learning task.
+    """Load the DataCo orders as a learning task: the shipped real sample, or a CSV you have.
 
     Parameters
     ----------
-    path : str or path-like
-        ``DataCoSupplyChainDataset.csv`` or ``dataco_sample_6000.csv.gz``
-        (latin-1 encoded, as published).
+    path : str or path-like, optional
+        None (default) loads the real sample of 6,000 orders that ships with the package
+        (CC BY 4.0, attribution in ``DESCR``). Or the full ``DataCoSupplyChainDataset.csv``
+        (180,519 rows, from Mendeley Data or Kaggle) or any sample of it, plain or gzipped,
+        UTF-8 or latin-1 (the published encoding).
     features : {"paper", "order_time"}, default="paper"
         ``"paper"``: the authors' preprocessing, **including the leaked label column
         ``Late_delivery_risk``** (see ``DESCR``). ``"order_time"``: only what is known
         when the order is placed.
     drop_canceled : bool, default=False
-        Drop rows whose ``Delivery Status`` is "Shipping canceled". methods.md says the
-        authors kept completed orders only; this is the closest filter on these columns.
+        Drop rows whose ``Delivery Status`` is "Shipping canceled". The authors kept
+        completed orders only; this is the closest filter on these columns.
     test_size : float, default=0.2
         Share of the latest rows held out as the test set.
 
@@ -119,30 +134,63 @@ def load_dataco(
         ``X_train, X_test, y_train, y_test`` (float32 features, int labels),
         ``data, target`` (all rows, time-ordered), ``frame`` (the rows used, sorted),
         ``feature_names``, ``target_names`` and ``DESCR``.
+
+    Examples
+    --------
+    >>> from sklearn_unlearn.datasets import load_dataco
+    >>> task = load_dataco()
+    >>> task.X_train.shape[0] + task.X_test.shape[0]
+    6000
     """
-    frame = read_dataco_csv(path)
-    return dataco_task(frame, features=features, drop_canceled=drop_canceled, test_size=test_size)
+    if path is None:
+        with resources.as_file(resources.files(__package__) / "data" / SAMPLE_FILE) as shipped:
+            frame = read_dataco_csv(shipped)
+        source = "the real sample shipped with sklearn-unlearn (6,000 orders)"
+    else:
+        frame, source = read_dataco_csv(path), f"file {str(path)!r}"
+    return dataco_task(
+        frame, features=features, drop_canceled=drop_canceled, test_size=test_size, source=source, name=source
+    )
 
 
 def read_dataco_csv(path: str | PathLike) -> pd.DataFrame:
-    """Read the raw CSV with clear errors for a wrong file or encoding."""
+    """Read the raw CSV with clear errors for a wrong, empty or garbled file.
+
+    UTF-8 is tried first and latin-1 (the published encoding) second, so either reads
+    without garbled names (``España``, not ``EspaÃ±a``).
+    """
+    name = str(path)
     try:
-        frame = pd.read_csv(path, encoding="latin-1", low_memory=False)
+        try:
+            frame = pd.read_csv(path, encoding="utf-8", low_memory=False)
+        except UnicodeDecodeError:
+            frame = pd.read_csv(path, encoding="latin-1", low_memory=False)
     except FileNotFoundError:
-        raise FileNotFoundError(f"No DataCo file at {str(path)!r}.") from None
-    except (UnicodeDecodeError, pd.errors.ParserError, EOFError, OSError) as error:
-        raise ValueError(f"{str(path)!r} is not a readable DataCo CSV (latin-1 text, gzip allowed): {error}") from None
-    check_columns(frame, source=str(path))
+        raise FileNotFoundError(f"No DataCo file at {name!r}.") from None
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{name!r} is empty: a DataCo CSV has a header row and one row per order.") from None
+    except (pd.errors.ParserError, EOFError, OSError) as error:
+        raise ValueError(f"{name!r} is not a readable DataCo CSV (text, gzip allowed): {error}") from None
+    check_columns(frame, source=name)
     return frame
 
 
 def check_columns(frame: pd.DataFrame, source: str = "the frame") -> None:
+    """Clear errors for missing columns, no rows, or missing values where the task needs values."""
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
     if missing:
         hint = ""
         if any("\ufffd" in str(c) or "Ã" in str(c) for c in frame.columns):
-            hint = " Column names look garbled: read the file as latin-1."
+            hint = " Column names look garbled: check the file's encoding."
         raise ValueError(f"{source} is missing DataCo columns: {missing}.{hint}")
+    if len(frame) == 0:
+        raise ValueError(f"{source} has a header but no rows.")
+    gaps = {c: int(n) for c, n in frame[REQUIRED_COLUMNS].isna().sum().items() if n}
+    if gaps:
+        listed = ", ".join(f"{c!r} ({n} of {len(frame)} rows)" for c, n in gaps.items())
+        raise ValueError(
+            f"{source} has missing values in columns the task needs: {listed}. Drop or fill those rows first."
+        )
 
 
 def delivery_label(frame: pd.DataFrame) -> np.ndarray:
@@ -151,14 +199,20 @@ def delivery_label(frame: pd.DataFrame) -> np.ndarray:
 
 
 def dataco_task(
-    frame: pd.DataFrame, features: str = "paper", drop_canceled: bool = False, test_size: float = 0.2
+    frame: pd.DataFrame,
+    features: str = "paper",
+    drop_canceled: bool = False,
+    test_size: float = 0.2,
+    *,
+    source: str = "a DataCo-shaped frame",
+    name: str = "the frame",
 ) -> Bunch:
     """Label, time-ordered split and features for a DataCo-shaped frame (real or synthetic)."""
     if features not in FEATURE_SETS:
         raise ValueError(f"features must be one of {FEATURE_SETS}; got {features!r}.")
     if not 0 < test_size < 1:
         raise ValueError(f"test_size must be in (0, 1); got {test_size!r}.")
-    check_columns(frame)
+    check_columns(frame, source=name)
     if drop_canceled:
         frame = frame[frame["Delivery Status"] != "Shipping canceled"]
     # The paper sorts by shipping date; the honest task sorts by what is known first.
@@ -172,6 +226,8 @@ def dataco_task(
     else:
         X, names = _order_time_features(frame, n_train)
     descr = _DESCR.format(
+        source=source,
+        attribution=ATTRIBUTION,
         sort_column=sort_column,
         test_share=test_size,
         features=features,

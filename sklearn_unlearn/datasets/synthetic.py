@@ -1,8 +1,8 @@
 """A synthetic DataCo-like order table at any size: the package's built-in data.
 
 Its columns are those the DataCo feature code reads, so every pipeline runs on both.
-Marginals and the label mechanism are calibrated to the 6,000-row real sample
-(``../shared/data/README.md``): shipping mode decides the scheduled days; the real days
+Marginals and the label mechanism are calibrated to the 6,000-row real sample that ships
+with the package (``load_dataco()``): shipping mode decides the scheduled days; the real days
 are drawn per mode (First Class always late, Same Day 0-1 days, Second and Standard
 Class 2-6 days uniformly), which gives the sample's class shares (about 59 % late,
 22 % early, 19 % on time) and its shipping-mode × label table. As in the real data,

@@ -174,8 +174,8 @@ class SingleGradient(PathGradient):
     ``−(η/b) ∇ℓ(w_s; x)``. Approximating every ``w_s`` by the starting weights ``w_0``
     and adding the steps back gives ``w_U = w_t + (m η / b) Σ_{x∈D_f} ∇ℓ(w_0; x)``.
     When ``D_f`` is one training batch (``|D_f| = b``) this is the authors' code,
-    ``w_t + m η ∇L(w_0; B*)``; for other forget sets it is the per-row form methods.md
-    marks [reconstructed]. ``η`` and ``b`` are the means over the recorded steps.
+    ``w_t + m η ∇L(w_0; B*)``; for other forget sets it is the per-row form, which we
+    reconstructed from the paper. ``η`` and ``b`` are the means over the recorded steps.
     It is :class:`PathGradient` with one point (``w_0``), no row weights and no clip.
 
     It is accurate early in training and degrades as ``t`` grows — what the unlearning
@@ -195,8 +195,8 @@ class NewtonStep(BaseUnlearner):
     ``w ← w + (G_r + δ)⁻¹ Σ_{x∈D_f} ∇ℓ(x; w) / |D_r|``: the influence-function estimate of
     the optimum of the mean loss over the retain rows, with the diagonal Fisher ``G_r``
     of the retain rows (exact from the per-sample cache) standing in for the Hessian.
-    After Tanno et al.'s repair treatments [reconstructed]; methods.md writes the step
-    without the ``1/|D_r|`` that the mean-loss objective needs.
+    After Tanno et al.'s repair treatments, reconstructed from the paper's description
+    (which writes the step without the ``1/|D_r|`` that the mean-loss objective needs).
 
     Parameters
     ----------
@@ -233,7 +233,7 @@ class EWCAscent(BaseUnlearner):
     full-batch SGD steps, ``ŵ`` the weights before the forget and ``G`` the retain rows'
     diagonal Fisher (so ``|D_r| · G`` is the Laplace precision of the retain fit); the
     anchor enters as a proximal step, stable for any precision. After
-    Tanno et al.'s repair treatments [reconstructed].
+    Tanno et al.'s repair treatments, reconstructed from the paper's description.
 
     Parameters
     ----------
