@@ -195,10 +195,7 @@ def repair(
     X_fail,
     y_fail,
     *,
-    method: str = "ewc",
     treatment: str = "forget",
-    top_k: int | None = None,
-    top_frac: float | None = None,
     **identify_kwargs: Any,
 ):
     """Find the training rows behind the failures and remove their effect.
@@ -209,17 +206,14 @@ def repair(
         Fitted model; changed in place and returned.
     X_train, y_train, X_fail, y_fail : array-like
         As in :func:`identify_causes`.
-    method : {"ewc", "influence"}, default="ewc"
-        How causes are scored.
     treatment : {"forget", "finetune", "newton", "ewc_ascent"}, default="forget"
         ``"forget"`` runs ``clf.forget`` (its ``forget_method``, ASSD by default, with
         the other rows as retain rows when the method needs them); the others are the
         paper's treatments, reconstructed from its description: one epoch on the rows
         that are not causes, ``NewtonStep``, ``EWCAscent``.
-    top_k, top_frac : optional
-        As in :func:`identify_causes`.
     **identify_kwargs
-        Passed to :func:`identify_causes`.
+        Passed to :func:`identify_causes`: ``method`` (how causes are scored),
+        ``top_k``, ``top_frac``, ``ewc_lambda``, ``steps``, ``lr``, ``delta``.
 
     Returns
     -------
@@ -228,9 +222,7 @@ def repair(
     """
     if treatment not in TREATMENTS:
         raise ValueError(f"treatment must be one of {TREATMENTS}; got {treatment!r}.")
-    causes = identify_causes(
-        clf, X_train, y_train, X_fail, y_fail, method=method, top_k=top_k, top_frac=top_frac, **identify_kwargs
-    )
+    causes = identify_causes(clf, X_train, y_train, X_fail, y_fail, **identify_kwargs)
     if not causes.mask.any():
         warnings.warn(
             "No training row scored as a cause of the failures; the model is unchanged.", UserWarning, stacklevel=2
@@ -246,5 +238,5 @@ def repair(
         retain = {"X_retain": X_r, "y_retain": y_r} if treatment == "finetune" else {}
         clf.forget(X_c, y_c, method=unlearner, **retain)
     clf.forget_log_[-1]["causes"] = int(causes.mask.sum())
-    clf.forget_log_[-1]["cause_method"] = method
+    clf.forget_log_[-1]["cause_method"] = identify_kwargs.get("method", "ewc")
     return clf

@@ -152,3 +152,23 @@ def test_a_method_that_edits_the_records_in_place_is_rolled_back(data, fitted):
     assert fitted.forget_log_ == []
     assert all(torch.equal(fitted.importances_[k], v) for k, v in cache.items())
     assert np.isfinite(fitted.predict_proba(X)).all()
+
+
+def test_the_docs_example_method_runs(data):
+    # The "Your own method" example on the methods page, as written there.
+    import re
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "methods.md").read_text()
+    code = re.search(r"## Your own method.*?```python\n(.*?)```", page, re.S).group(1)
+    namespace: dict = {}
+    exec(compile(code, "methods.md", "exec"), namespace)
+    X, y = data
+    clf = namespace["clf"].set_params(max_epochs=5, random_state=0).fit(X, y)
+    before = {k: v.clone() for k, v in clf.module_.named_parameters()}
+    clf.forget(X[:4], y[:4])
+    assert clf.forget_log_[-1]["share"] == 0.05
+    start = clf.training_trace_.initial_weights
+    for name, p in clf.module_.named_parameters():
+        expected = before[name] + 0.05 * (start[name] - before[name])
+        torch.testing.assert_close(p.detach(), expected)
