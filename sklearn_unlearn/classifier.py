@@ -16,20 +16,20 @@ from torch import Tensor, nn
 
 from . import class_filter
 from ._validation import check_features, prepare_rows
-from .importance import Importances, minibatch_importances, per_sample_importances
+from .importance_net import IMPORTANCE_FORMS, ImportanceNetClassifier
+from .local_state import LocalOnly
 from .membership import TrainedRows
 from .modules import MLP
-from .net import SklearnNetClassifier
+from .optimizers import step_scale
+from .torch_utils import clone_parameters, trainable_parameters
 from .trace import TrainingTrace
 from .transaction import all_or_nothing
-from .unlearning import UNLEARNERS, ForgetOutcome, ForgetRequest, Unlearner, make_unlearner
-
-IMPORTANCE_FORMS = ("per_sample", "minibatch")
-_PER_SAMPLE_CHUNK = 2048  # rows per importance batch; the per-sample result does not depend on it
-_PROGRESS_MIN_ROWS = 10_000  # below this an importance pass takes well under a second: no bar
+from .unlearning import UNLEARNERS, GuardRows, Unlearner, make_unlearner, run_forget
+from .unlearning.request import build_request
+from .unlearning.runner import method_name
 
 
-class UnlearnableClassifier(SklearnNetClassifier):
+class UnlearnableClassifier(ImportanceNetClassifier):
     """A neural-network classifier for plain scikit-learn data that can forget rows.
 
     A skorch ``NeuralNetClassifier``, so every skorch parameter (``module__*``,
@@ -77,6 +77,11 @@ class UnlearnableClassifier(SklearnNetClassifier):
     importance : {"per_sample", "minibatch"}, default="per_sample"
         Form of the diagonal Fisher (see ``sklearn_unlearn.importance``).
         ``"minibatch"`` is exactly the authors' code, with batches of ``batch_size``.
+    guard : bool, default=True
+        Check every forget that changes weights without retraining (ASSD, SSD, the
+        gradient methods) on a reference sample of kept rows and scale it back until the
+        model keeps what it knew (``sklearn_unlearn.unlearning.guard``). The reference
+        sample lives in memory only; ``forget(..., guard=False)`` overrides per call.
     random_state : int, RandomState or None, default=None
         Seeds weight initialisation, batch order and dropout, which makes CPU training
         reproducible. The global torch RNG state is left as it was.
@@ -93,6 +98,8 @@ class UnlearnableClassifier(SklearnNetClassifier):
         (None after ``partial_fit``, which makes them stale).
     n_train_ : int
         Rows the model is trained on, minus those forgotten since.
+    class_counts_ : ndarray of int
+        Of those rows, how many per class (in the order of ``classes_``).
     forget_log_ : list of dict
         One entry per ``forget``: method, rows, α, parameters dampened, seconds.
     training_trace_ : Trace
@@ -112,26 +119,28 @@ class UnlearnableClassifier(SklearnNetClassifier):
     3
     """
 
-    prefixes_ = [*SklearnNetClassifier.prefixes_, "forget_method"]
+    prefixes_ = [*ImportanceNetClassifier.prefixes_, "forget_method"]
     cuda_dependent_attributes_ = [
-        *SklearnNetClassifier.cuda_dependent_attributes_,
+        *ImportanceNetClassifier.cuda_dependent_attributes_,
         "importances_",
         "training_trace_",
         "class_filters_",
     ]
     _parameter_constraints: dict = {
-        **SklearnNetClassifier._parameter_constraints,
+        **ImportanceNetClassifier._parameter_constraints,
         "forget_method": [StrOptions(set(UNLEARNERS)), HasMethods(["forget"])],
         "alpha": [Interval(Real, 0, None, closed="neither"), StrOptions({"deprecated"})],
         "lam": [Interval(Real, 0, None, closed="neither"), StrOptions({"deprecated"})],
         "importance": [StrOptions(set(IMPORTANCE_FORMS))],
+        "guard": ["boolean"],
     }
     # Changed in place by fit/forget: deep-copied by the transaction so a failure undoes the edits.
     _records = (
-        *SklearnNetClassifier._records,
-        "importances_",
+        *ImportanceNetClassifier._records,
         "forget_log_",
         "_trained_rows_",
+        "_guard_rows_",
+        "class_counts_",
         "training_trace_",
         "class_filters_",
     )
@@ -152,6 +161,7 @@ class UnlearnableClassifier(SklearnNetClassifier):
         alpha: float | str = "deprecated",
         lam: float | str = "deprecated",
         importance: str = "per_sample",
+        guard: bool = True,
         random_state: int | np.random.RandomState | None = None,
         **kwargs: Any,
     ) -> None:
@@ -171,6 +181,7 @@ class UnlearnableClassifier(SklearnNetClassifier):
         self.alpha = alpha
         self.lam = lam
         self.importance = importance
+        self.guard = guard
         self.random_state = random_state
 
     @property
@@ -217,12 +228,37 @@ class UnlearnableClassifier(SklearnNetClassifier):
         return params
 
     def _after_training(self, X32: np.ndarray, y_enc: np.ndarray, *, fresh: bool) -> None:
+        counts = np.bincount(y_enc, minlength=len(self.classes_))
+        seed = self.random_state if isinstance(self.random_state, (int, np.integer)) else None
         if fresh or "n_train_" not in self.__dict__:
-            self.n_train_, self.forget_log_, self._trained_rows_ = 0, [], TrainedRows()
+            self.n_train_, self.forget_log_, self.class_counts_ = 0, [], np.zeros_like(counts)
+            self._trained_rows_ = LocalOnly(TrainedRows())
+            rows = GuardRows.sample(self.module_, X32, y_enc, np.random.default_rng(seed))
+            self._guard_rows_ = LocalOnly(rows)
+        elif self._guard_rows_.value is not None:  # partial_fit moved the weights: new reference losses
+            self._guard_rows_ = LocalOnly(self._guard_rows_.value.reanchored(self.module_))
         self.n_train_ += len(X32)
-        self._trained_rows_ = self._trained_rows_.plus(X32, y_enc)
-        # After partial_fit the weights moved but the cache covers only part of the rows: stale.
-        self.importances_ = self.compute_importances(torch.as_tensor(X32), torch.as_tensor(y_enc)) if fresh else None
+        self.class_counts_ = self.class_counts_ + counts
+        if self._trained_rows_.value is not None:
+            self._trained_rows_ = LocalOnly(self._trained_rows_.value.plus(TrainedRows.of(X32, y_enc)))
+        super()._after_training(X32, y_enc, fresh=fresh)
+
+    def set_guard_rows(self, X, y) -> UnlearnableClassifier:
+        """Give the forget guard a reference sample of rows the model keeps.
+
+        ``fit`` draws one itself and keeps it in memory; a model loaded from a file has
+        none (a saved model holds no training rows), so call this before forgetting with
+        the guard on. Any sample of the kept rows works; at most 1,024 are used.
+
+        Returns
+        -------
+        self
+        """
+        check_is_fitted(self)
+        X32, y_enc = prepare_rows(self, X, y)
+        seed = self.random_state if isinstance(self.random_state, (int, np.integer)) else None
+        self._guard_rows_ = LocalOnly(GuardRows.sample(self.module_, X32, y_enc, np.random.default_rng(seed)))
+        return self
 
     # --- prediction with a class forgotten ---------------------------------------------------
 
@@ -261,32 +297,28 @@ class UnlearnableClassifier(SklearnNetClassifier):
 
     # --- what forget strategies use (the ForgetHost protocol) ------------------------------
 
-    def compute_importances(self, X: Tensor, y: Tensor) -> Importances:
-        """Importances of ``(X, y)`` (float32 rows, encoded labels) at the current weights."""
-        progress = bool(self.verbose) and len(X) >= _PROGRESS_MIN_ROWS
-        if self.importance == "minibatch":
-            return minibatch_importances(self.module_, X, y, self.eval_loss, self.batch_size, progress=progress)
-        chunk = max(self.batch_size, _PER_SAMPLE_CHUNK)
-        return per_sample_importances(self.module_, X, y, self.eval_loss, chunk, progress=progress)
-
-    def cached_importances(self) -> Importances:
-        """Importances over the rows the model keeps, as cached by ``fit`` and ``forget``."""
-        if self.importances_ is None:
-            raise ValueError(
-                "The importance cache is stale (partial_fit changed the weights); pass X_retain and y_retain to forget."
-            )
-        return self.importances_
+    def gradient_step_scale(self) -> tuple[dict[str, Tensor | float], bool]:
+        """Per-parameter factor from a plain-SGD step to this model's optimizer's (``optimizers.step_scale``)."""
+        return step_scale(self.optimizer_, trainable_parameters(self.module_))
 
     # --- forgetting ----------------------------------------------------------------------
 
-    def forget(self, X, y, *, X_retain=None, y_retain=None, method: str | Unlearner | None = None):
+    def forget(
+        self,
+        X,
+        y,
+        *,
+        X_retain=None,
+        y_retain=None,
+        method: str | Unlearner | None = None,
+        guard: bool | None = None,
+    ) -> UnlearnableClassifier:
         """Remove what the network learned from the rows ``(X, y)``.
 
-        Runs ``forget_method`` (ASSD by default: parameter-free, one pass over ``X``).
-        Without retain rows ASSD/SSD use the importances cached at fit; with them they
-        compute the reference importances from those rows, as the authors' code does.
-        A failed call — bad input, a bad parameter, an error or Ctrl-C inside the
-        method — leaves the model exactly as it was.
+        Runs ``forget_method`` (by default ASSD then a path-gradient step, each behind the
+        guard: no parameters, no retain rows). A failed call — bad input, a bad
+        parameter, an error or Ctrl-C inside the method — leaves the model exactly as it
+        was. ``forget_log_[-1]`` says what happened, the guard's scale included.
 
         Parameters
         ----------
@@ -295,9 +327,13 @@ class UnlearnableClassifier(SklearnNetClassifier):
         y : array-like of shape (n_forget,)
             The labels they were trained with.
         X_retain, y_retain : array-like, optional
-            The rows the model keeps; required by ``"finetune"`` and ``"retrain"``.
+            All the rows the model keeps, that is the training rows minus ``X``
+            (checked); required by ``"finetune"`` and ``"retrain"``. ASSD/SSD then take
+            their importances from these rows, as the authors' code does.
         method : str or strategy object, optional
             Use this method for this call instead of ``forget_method``.
+        guard : bool, optional
+            Override the ``guard`` parameter for this call.
 
         Returns
         -------
@@ -307,15 +343,24 @@ class UnlearnableClassifier(SklearnNetClassifier):
         unlearner = self.validate_settings()
         if method is not None:
             unlearner = make_unlearner(method)
-        request, retain_record = self._forget_request(X, y, X_retain, y_retain, unlearner)
+        if guard is not None and not isinstance(guard, (bool, np.bool_)):
+            raise ValueError(f"guard must be True or False; got {guard!r}.")
+        use_guard = self.guard if guard is None else bool(guard)
+        request, retain_record = build_request(self, self._trained_rows_.value, X, y, X_retain, y_retain)
         start = time.perf_counter()
         with all_or_nothing(self, self._records), torch.random.fork_rng(devices=[]):
-            outcome = unlearner.forget(self, request)
-            if not isinstance(outcome, ForgetOutcome):
-                raise TypeError(
-                    f"{type(unlearner).__name__}.forget must return a ForgetOutcome; it returned {outcome!r}."
-                )
-            self._record_forget(request, outcome, retain_record, unlearner, time.perf_counter() - start)
+            point = self._importance_point_ or clone_parameters(self.module_)
+            guard_rows = self._guard_rows_.value
+            if guard_rows is not None:
+                guard_rows = guard_rows.without(request.X_forget.numpy(), request.y_forget.numpy())
+            try:
+                outcome, details = run_forget(self, unlearner, request, guard_rows, use_guard)
+                self._update_cache_after_forget(request, outcome, point)
+                if outcome.retain_importances is not None and guard_rows is not None:
+                    guard_rows = guard_rows.reanchored(self.module_)  # retrained: a new model to guard
+            finally:
+                self.__dict__.pop("_split_memo", None)
+            self._record_forget(request, retain_record, guard_rows, unlearner, details, time.perf_counter() - start)
         return self
 
     def needs_retain_rows(self) -> bool:
@@ -327,47 +372,20 @@ class UnlearnableClassifier(SklearnNetClassifier):
         """
         return bool(getattr(self.validate_settings(), "needs_retain", False))
 
-    def _forget_request(self, X, y, X_retain, y_retain, unlearner) -> tuple[ForgetRequest, TrainedRows | None]:
-        if getattr(X, "shape", (1,))[0] == 0 or (not hasattr(X, "shape") and len(X) == 0):
-            raise ValueError("The forget set is empty: pass at least one row to forget.")
-        X_f, y_f = prepare_rows(self, X, y)
-        if len(X_f) >= self.n_train_:
-            raise ValueError(
-                f"The forget set has {len(X_f)} rows but the model keeps only {self.n_train_}: "
-                "forgetting everything leaves no model; train a new one instead."
-            )
-        if (X_retain is None) != (y_retain is None):
-            raise ValueError("Pass both X_retain and y_retain, or neither.")
-        X_r = y_r = retain_record = None
-        if X_retain is not None:
-            X_r, y_r = prepare_rows(self, X_retain, y_retain, name="X_retain")
-            retain_record = TrainedRows.of(X_r, y_r)
-        else:
-            missing = self._trained_rows_.count_missing(X_f, y_f)
-            if missing and not getattr(unlearner, "needs_retain", False):
-                raise ValueError(
-                    f"{missing} of the {len(X_f)} forget rows were never trained on (or were already "
-                    "forgotten): the cached importances cannot be corrected for them. Pass X_retain and y_retain."
-                )
-        request = ForgetRequest(
-            X_forget=torch.as_tensor(X_f),
-            y_forget=torch.as_tensor(y_f),
-            X_retain=None if X_r is None else torch.as_tensor(X_r),
-            y_retain=None if y_r is None else torch.as_tensor(y_r),
-            n_train=self.n_train_,
-        )
-        return request, retain_record
-
-    def _record_forget(self, request: ForgetRequest, outcome, retain_record, unlearner, seconds: float) -> None:
+    def _record_forget(self, request, retain_record, guard_rows, unlearner, details, seconds: float) -> None:
+        record = self._trained_rows_.value
         if retain_record is not None:
-            self._trained_rows_ = retain_record
-        else:
-            self._trained_rows_ = self._trained_rows_.without(request.X_forget.numpy(), request.y_forget.numpy())
-        self.importances_ = outcome.retain_importances
+            record = retain_record
+        elif record is not None:
+            record = record.without(request.X_forget.numpy(), request.y_forget.numpy())
+        self._trained_rows_ = LocalOnly(record)
+        if guard_rows is not None:
+            self._guard_rows_ = LocalOnly(guard_rows)
         self.n_train_ = request.n_retain
-        method = getattr(unlearner, "name", "") or type(unlearner).__name__
-        entry = {"method": method, "n_forget": request.n_forget, "n_retain": request.n_retain}
-        entry.update(outcome.details)
+        forgotten = np.bincount(request.y_forget.numpy(), minlength=len(self.classes_))
+        self.class_counts_ = np.maximum(self.class_counts_ - forgotten, 0)
+        entry = {"method": method_name(unlearner), "n_forget": request.n_forget, "n_retain": request.n_retain}
+        entry.update(details)
         entry["seconds"] = seconds
         self.forget_log_.append(entry)
 
@@ -444,7 +462,18 @@ class UnlearnableClassifier(SklearnNetClassifier):
             class_filter.fold_class_filter(self.module_, self.class_filters_, index)
             self.class_filters_ = None
             self.importances_ = None
-            entry = {"method": "class_filter", "forgotten_class": label, "seconds": time.perf_counter() - start}
+            removed = int(self.class_counts_[index])
+            self.n_train_ -= removed
+            self.class_counts_ = self.class_counts_.copy()
+            self.class_counts_[index] = 0
+            if self._trained_rows_.value is not None:
+                self._trained_rows_ = LocalOnly(self._trained_rows_.value.without_class(index))
+            if self._guard_rows_.value is not None:
+                rows = self._guard_rows_.value
+                keep = rows.y != index
+                self._guard_rows_ = LocalOnly(GuardRows(rows.X[keep], rows.y[keep], rows.anchor[keep]))
+            entry = {"method": "class_filter", "forgotten_class": label, "n_forget": removed}
+            entry.update(n_retain=self.n_train_, seconds=time.perf_counter() - start)
             self.forget_log_.append(entry)
         return self
 

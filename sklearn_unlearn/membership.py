@@ -1,4 +1,8 @@
-"""The record of which rows a model was trained on, so that ``forget`` can check its input."""
+"""The record of which rows a model was trained on, so that ``forget`` can check its input.
+
+A 64-bit hash per (row, label), kept sorted, with each row's label. The classifier keeps
+the record in memory only (see ``local_state``): it is never saved with the model.
+"""
 
 from __future__ import annotations
 
@@ -16,43 +20,70 @@ def row_fingerprints(X: np.ndarray, y: np.ndarray) -> np.ndarray:
 def remove_rows(fingerprints: np.ndarray, forgotten: np.ndarray) -> tuple[np.ndarray, int]:
     """Remove one occurrence per forgotten fingerprint; return what is left and how many were absent.
 
-    ``fingerprints`` must be sorted (the classifier keeps them so), which makes the cost
+    ``fingerprints`` must be sorted (the record keeps them so), which makes the cost
     O(|D_f| log |D|) lookups plus one O(|D|) copy instead of a sort of |D| per forget.
     """
-    remaining = fingerprints
-    keep = np.ones(len(remaining), dtype=bool)
+    keep, missing = _kept(fingerprints, forgotten)
+    return fingerprints[keep], missing
+
+
+def _kept(fingerprints: np.ndarray, forgotten: np.ndarray) -> tuple[np.ndarray, int]:
+    keep = np.ones(len(fingerprints), dtype=bool)
     missing = 0
     values, counts = np.unique(forgotten, return_counts=True)
-    starts = np.searchsorted(remaining, values, side="left")
-    ends = np.searchsorted(remaining, values, side="right")
+    starts = np.searchsorted(fingerprints, values, side="left")
+    ends = np.searchsorted(fingerprints, values, side="right")
     for start, end, count in zip(starts, ends, counts, strict=True):
         taken = min(count, end - start)
         keep[start : start + taken] = False
         missing += count - taken
-    return remaining[keep], int(missing)
+    return keep, int(missing)
 
 
 class TrainedRows:
-    """Which (row, label) pairs the model was trained on and still keeps, as sorted fingerprints."""
+    """Which (row, label) pairs the model was trained on and still keeps.
 
-    def __init__(self, fingerprints: np.ndarray | None = None) -> None:
-        self.fingerprints = np.sort(fingerprints) if fingerprints is not None else np.empty(0, np.uint64)
+    Parameters
+    ----------
+    fingerprints : ndarray of uint64, optional
+        One hash per row (:func:`row_fingerprints`).
+    labels : ndarray of int, optional
+        The encoded label of each row, in the same order.
+    """
+
+    def __init__(self, fingerprints: np.ndarray | None = None, labels: np.ndarray | None = None) -> None:
+        fingerprints = np.empty(0, np.uint64) if fingerprints is None else np.asarray(fingerprints)
+        labels = np.zeros(len(fingerprints), np.int64) if labels is None else np.asarray(labels)
+        order = np.argsort(fingerprints, kind="stable")
+        self.fingerprints, self.labels = fingerprints[order], labels[order]
 
     @classmethod
     def of(cls, X: np.ndarray, y: np.ndarray) -> TrainedRows:
-        return cls(row_fingerprints(X, y))
+        return cls(row_fingerprints(X, y), y)
 
     def __len__(self) -> int:
         return len(self.fingerprints)
 
     def count_missing(self, X: np.ndarray, y: np.ndarray) -> int:
         """How many of the rows are not (or no longer) among the kept rows."""
-        return remove_rows(self.fingerprints, row_fingerprints(X, y))[1]
+        return _kept(self.fingerprints, row_fingerprints(X, y))[1]
+
+    def same_rows(self, other: TrainedRows) -> bool:
+        """Whether both records hold the same rows, as multisets."""
+        return np.array_equal(self.fingerprints, other.fingerprints)
 
     def without(self, X: np.ndarray, y: np.ndarray) -> TrainedRows:
         """The record after forgetting the rows (rows it does not hold are ignored)."""
-        return TrainedRows(remove_rows(self.fingerprints, row_fingerprints(X, y))[0])
+        keep, _ = _kept(self.fingerprints, row_fingerprints(X, y))
+        return TrainedRows(self.fingerprints[keep], self.labels[keep])
 
-    def plus(self, X: np.ndarray, y: np.ndarray) -> TrainedRows:
+    def without_class(self, label: int) -> TrainedRows:
+        """The record after forgetting every row of one (encoded) class."""
+        keep = self.labels != label
+        return TrainedRows(self.fingerprints[keep], self.labels[keep])
+
+    def plus(self, other: TrainedRows) -> TrainedRows:
         """The record after training on more rows."""
-        return TrainedRows(np.concatenate([self.fingerprints, row_fingerprints(X, y)]))
+        return TrainedRows(
+            np.concatenate([self.fingerprints, other.fingerprints]), np.concatenate([self.labels, other.labels])
+        )

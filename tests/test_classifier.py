@@ -228,4 +228,9 @@ def test_partial_fit_marks_cache_stale(data, fitted):
     fitted.partial_fit(X[:50], y[:50])
     with pytest.raises(ValueError, match="stale"):
         fitted.forget(X[:5], y[:5])
-    fitted.forget(X[:5], y[:5], X_retain=X[5:], y_retain=y[5:])
+    # The rows it keeps: every row it was trained on (X[:50] twice) minus the forgotten ones.
+    with pytest.raises(ValueError, match="exactly the rows the model keeps"):
+        fitted.forget(X[:5], y[:5], X_retain=X[5:], y_retain=y[5:])
+    kept_X, kept_y = np.concatenate([X[5:], X[:50]]), np.concatenate([y[5:], y[:50]])
+    fitted.forget(X[:5], y[:5], X_retain=kept_X, y_retain=kept_y)
+    assert fitted.n_train_ == len(kept_X)

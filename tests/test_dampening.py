@@ -1,4 +1,4 @@
-"""ASSD and SSD against the formulas of methods.md, computed by hand."""
+"""ASSD and SSD against the formulas of the methods page, computed by hand."""
 
 import copy
 import math
@@ -64,7 +64,9 @@ def test_assd_matches_the_formulas(data, minibatch_net):
     alpha = np.percentile(ratios, p)
     expected = hand_dampen(module, imp_r, imp_f, alpha, 1.0)
 
-    minibatch_net.forget(X_f, y_f, X_retain=X_r, y_retain=y_r)
+    # The authors' ASSD: the rule alone, unguarded, mini-batch importances from the retain rows.
+    minibatch_net.set_params(forget_method__followed_by=None)
+    minibatch_net.forget(X_f, y_f, X_retain=X_r, y_retain=y_r, guard=False)
 
     log = minibatch_net.forget_log_[-1]
     assert log["alpha"] == pytest.approx(alpha, rel=1e-6)
@@ -83,8 +85,8 @@ def test_ssd_matches_the_formulas(data, minibatch_net):
     imp_D = {n: (len(X_r) * imp_r[n] + len(X_f) * imp_f[n]) / len(X) for n in imp_r}
     expected = hand_dampen(module, imp_D, imp_f, alpha=2.0, lam=0.5)
 
-    minibatch_net.set_params(forget_method="ssd", alpha=2.0, lam=0.5)
-    minibatch_net.forget(X_f, y_f, X_retain=X_r, y_retain=y_r)
+    minibatch_net.set_params(forget_method="ssd", forget_method__alpha=2.0, forget_method__lam=0.5)
+    minibatch_net.forget(X_f, y_f, X_retain=X_r, y_retain=y_r, guard=False)
 
     assert minibatch_net.forget_log_[-1]["n_dampened"] > 0
     for name, p in minibatch_net.module_.named_parameters():
@@ -94,8 +96,9 @@ def test_ssd_matches_the_formulas(data, minibatch_net):
 def test_per_sample_cache_with_subtraction_equals_retain_importances(data, fitted):
     X, y = data
     X_f, y_f, X_r, y_r = split_rows(X, y, 30)
-    from_cache = copy.deepcopy(fitted).forget(X_f, y_f)
-    from_rows = copy.deepcopy(fitted).forget(X_f, y_f, X_retain=X_r, y_retain=y_r)
+    rule_only = copy.deepcopy(fitted).set_params(forget_method__followed_by=None)
+    from_cache = copy.deepcopy(rule_only).forget(X_f, y_f, guard=False)
+    from_rows = copy.deepcopy(rule_only).forget(X_f, y_f, X_retain=X_r, y_retain=y_r, guard=False)
     direct = fitted.compute_importances(*tensors(X_r, y_r))
     for name in direct:
         torch.testing.assert_close(from_cache.importances_[name], direct[name], rtol=1e-4, atol=1e-9)

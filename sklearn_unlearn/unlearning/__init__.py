@@ -21,6 +21,8 @@ from .base import (
 )
 from .dampening import ASSD, SSD
 from .gradient import EWCAscent, NewtonStep, PathGradient, SingleGradient, summed_loss_gradient
+from .guard import GuardRows
+from .runner import run_forget, stages_of
 from .training import FineTune, Retrain
 
 UNLEARNERS: dict[str, type[BaseUnlearner]] = {
@@ -83,6 +85,7 @@ __all__ = [
     "ForgetHost",
     "ForgetOutcome",
     "ForgetRequest",
+    "GuardRows",
     "ImportanceSplit",
     "NewtonStep",
     "PathGradient",
@@ -91,5 +94,7 @@ __all__ = [
     "Unlearner",
     "importances_for",
     "make_unlearner",
+    "run_forget",
+    "stages_of",
     "summed_loss_gradient",
 ]

@@ -2,10 +2,9 @@
 
 A forget strategy receives a :class:`ForgetHost` (the fitted model, seen through a narrow
 interface) and a validated :class:`ForgetRequest` (tensors, labels already encoded). It
-changes the host's weights and returns a :class:`ForgetOutcome`: the importances over the
-rows the model keeps (the cache for the next forget) and details for ``forget_log_``.
-Validation, the cache, the safety guard, rollback on failure and bookkeeping are the
-host's job, so adding a method never touches the classifier.
+changes the host's weights and returns a :class:`ForgetOutcome` with details for
+``forget_log_``. Validation, the importance cache, the safety guard, rollback on failure
+and bookkeeping are the host's job, so adding a method never touches the classifier.
 """
 
 from __future__ import annotations
@@ -57,9 +56,19 @@ class ForgetRequest:
 
 @dataclass
 class ForgetOutcome:
-    """Importances over the kept rows (next forget's cache) and details for the log."""
+    """What a strategy reports back.
 
-    retain_importances: Importances | None
+    Attributes
+    ----------
+    retain_importances : dict of str to Tensor or None
+        None (the usual case): the host updates its importance cache itself, exactly,
+        by removing the forget rows. A strategy that retrained the network returns the
+        importances of the retain rows at the new weights.
+    details : dict
+        Written to ``forget_log_``.
+    """
+
+    retain_importances: Importances | None = None
     details: dict[str, Any] = field(default_factory=dict)
 
 
@@ -67,10 +76,10 @@ class ForgetOutcome:
 class ForgetHost(Protocol):
     """What a forget strategy may use of the model it changes.
 
-    :class:`~sklearn_unlearn.UnlearnableClassifier` implements it. A strategy reads the
-    module and the training record, asks for importances, losses, probabilities or
-    training epochs, and changes ``module_``'s parameters in place; it never touches
-    anything else of the model.
+    ``UnlearnableClassifier`` implements it. A strategy reads the module and the
+    training record, asks for importances, losses, probabilities, the optimizer's step
+    scale or training epochs, and changes ``module_``'s parameters in place; it never
+    touches anything else of the model.
 
     Attributes
     ----------
@@ -98,8 +107,12 @@ class ForgetHost(Protocol):
         """Importances of the rows at the current weights."""
         ...
 
-    def cached_importances(self) -> Importances:
-        """Importances over the rows the model keeps, as cached (or a clear error)."""
+    def importance_split(self, request: ForgetRequest) -> ImportanceSplit:
+        """Importances of the forget rows, the retain rows and all rows, from the cache."""
+        ...
+
+    def gradient_step_scale(self) -> tuple[dict[str, Tensor | float], bool]:
+        """Per-parameter factor from a plain-SGD step to the training optimizer's, and whether it is known."""
         ...
 
     def eval_loss(self, output: Tensor, target: Tensor) -> Tensor:
@@ -123,7 +136,8 @@ class Unlearner(Protocol):
 
     Optional class attributes: ``needs_retain = True`` says the method works only from
     the retain rows (pipelines then pass them); ``guarded = False`` says the safety guard
-    does not apply (methods that train on the retain rows).
+    does not apply (methods that train on the retain rows). An optional ``stages()``
+    returns several strategies to run in turn, each behind the guard.
     """
 
     def forget(self, host: ForgetHost, request: ForgetRequest) -> ForgetOutcome: ...
@@ -152,7 +166,15 @@ class BaseUnlearner(BaseEstimator):
 
 
 class ImportanceSplit(NamedTuple):
-    """Importances of the forget rows, the retain rows and all training rows."""
+    """Importances of the forget rows, the retain rows and all training rows, at one point.
+
+    Without retain rows the point is where the cache was computed (the weights at the end
+    of ``fit``, or of the last retrain): in the per-sample form ``I_Dr = (|D|·I_D −
+    |D_f|·I_Df)/|D_r|`` exactly there, however many forgets came since, so no entry of
+    ``I_Dr`` is ever made up by subtracting importances taken at different weights. In
+    the mini-batch form (not additive) the cache stands in for ``I_Dr``. With retain rows
+    every importance is computed at the current weights, as the authors' code does.
+    """
 
     forget: Importances
     retain: Importances
@@ -160,24 +182,5 @@ class ImportanceSplit(NamedTuple):
 
 
 def importances_for(host: ForgetHost, request: ForgetRequest) -> ImportanceSplit:
-    """``(I_Df, I_Dr, I_D)`` at the current weights.
-
-    With retain rows they are computed from those rows (the authors' behaviour) and
-    ``I_D`` is their row-weighted mix with ``I_Df``. Without, the cache over all training
-    rows is ``I_D``; in the per-sample form ``I_Dr = (|D|·I_D − |D_f|·I_Df)/|D_r|``, in the
-    mini-batch form (not additive) the cache itself stands in for ``I_Dr``.
-    """
-    imp_f = host.compute_importances(request.X_forget, request.y_forget)
-    n_f, n_r = request.n_forget, request.n_retain
-    if request.X_retain is not None:
-        imp_r = host.compute_importances(request.X_retain, request.y_retain)
-        imp_all = {k: (n_r * imp_r[k] + n_f * imp_f[k]) / (n_r + n_f) for k in imp_r}
-        return ImportanceSplit(imp_f, imp_r, imp_all)
-    imp_all = host.cached_importances()
-    if host.importance == "per_sample":
-        # Clamped: after an earlier forget the cache dates from older weights, so the
-        # subtraction is no longer exact and must not go negative.
-        imp_r = {k: ((n_f + n_r) * imp_all[k] - n_f * imp_f[k]).clamp_min(0) / n_r for k in imp_all}
-    else:
-        imp_r = imp_all
-    return ImportanceSplit(imp_f, imp_r, imp_all)
+    """``(I_Df, I_Dr, I_D)`` for this request (see :class:`ImportanceSplit`)."""
+    return host.importance_split(request)

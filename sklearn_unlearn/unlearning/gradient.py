@@ -23,7 +23,7 @@ from torch.func import functional_call
 
 from ..importance import Importances
 from ..torch_utils import clone_parameters, device_of, module_mode, row_slices, trainable_parameters
-from .base import BaseUnlearner, ForgetHost, ForgetOutcome, ForgetRequest, importances_for
+from .base import BaseUnlearner, ForgetHost, ForgetOutcome, ForgetRequest
 
 
 def summed_loss_gradient(
@@ -71,16 +71,15 @@ def _trace_of(host: ForgetHost, method: str):
     return trace
 
 
-def _warn_unless_plain_sgd(trace, method: str) -> None:
-    if not trace.plain_sgd:
-        opt = trace.optimizer
-        settings = ", ".join(f"{k}={v}" for k, v in opt.items() if k != "name")
-        warnings.warn(
-            f"{method} assumes plain SGD (no momentum, no weight decay); this model was trained with "
-            f"{opt.get('name', 'an unknown optimizer')}({settings}), so the update is only a rough approximation.",
-            UserWarning,
-            stacklevel=4,
-        )
+def _warn_about_optimizer(trace, method: str, assumption: str) -> None:
+    opt = trace.optimizer
+    settings = ", ".join(f"{k}={v}" for k, v in opt.items() if k != "name")
+    warnings.warn(
+        f"{method} assumes {assumption}; this model was trained with "
+        f"{opt.get('name', 'an unknown optimizer')}({settings}), so the update is only a rough approximation.",
+        UserWarning,
+        stacklevel=6,
+    )
 
 
 class PathGradient(BaseUnlearner):
@@ -100,13 +99,16 @@ class PathGradient(BaseUnlearner):
        initial value and at most back to it: ``w_i ∈ [w_t,i, w_0,i]``. No subset of the
        rows should need a weight moved farther than all the rows moved it.
 
-    The step is ``Δ = (m η / b) · mean_s Σ_{x∈D_f} c_x ∇ℓ(w_0 + s (w_t − w_0); x)``
+    The step is ``Δ = (m η / b) · P ⊙ mean_s Σ_{x∈D_f} c_x ∇ℓ(w_0 + s (w_t − w_0); x)``
     (``m`` epochs, mean lr ``η`` and batch size ``b`` from the training trace), then the
-    clip of 3. BatchNorm runs in training mode at every point, as in
-    :class:`SingleGradient`; ``ℓ`` is the per-row cross-entropy. Nothing needs tuning:
-    ``n_points`` only sets the quadrature. This is our extension, not a published
-    method; the evidence, including where it fails, is on the docs' "Beyond the paper" page.
-    It assumes plain SGD (it warns otherwise) and needs the trace ``fit`` records.
+    clip of 3. ``P`` is how the optimizer turned a gradient into a step, per parameter
+    (1 for plain SGD; momentum, Adam, RMSprop and Adagrad from their state: see
+    ``sklearn_unlearn.optimizers``); for another optimizer it is 1, with a warning.
+    BatchNorm runs in training mode at every point, as in :class:`SingleGradient`;
+    ``ℓ`` is the per-row cross-entropy. Nothing needs tuning: ``n_points`` only sets the
+    quadrature. This is our extension, not a published method; the evidence, including
+    where it fails, is on the docs' "Beyond the paper" page. It needs the trace ``fit``
+    records.
 
     Parameters
     ----------
@@ -115,8 +117,10 @@ class PathGradient(BaseUnlearner):
     weight_by_confidence : bool, default=True
         Change 2. Off only to measure what it does.
     clip : bool, default=True
-        Change 3. Off only to measure what it does. With both off and ``n_points=1``
-        this is :class:`SingleGradient`.
+        Change 3. Off only to measure what it does. With both off, ``n_points=1`` and
+        ``precondition=False`` this is :class:`SingleGradient`.
+    precondition : bool, default=True
+        Scale each parameter's step as the training optimizer did (``P`` above).
     """
 
     name = "path_gradient"
@@ -124,17 +128,26 @@ class PathGradient(BaseUnlearner):
         "n_points": [Interval(Integral, 1, None, closed="left")],
         "weight_by_confidence": ["boolean"],
         "clip": ["boolean"],
+        "precondition": ["boolean"],
     }
 
-    def __init__(self, n_points: int = 5, weight_by_confidence: bool = True, clip: bool = True) -> None:
+    def __init__(
+        self, n_points: int = 5, weight_by_confidence: bool = True, clip: bool = True, precondition: bool = True
+    ) -> None:
         self.n_points = n_points
         self.weight_by_confidence = weight_by_confidence
         self.clip = clip
+        self.precondition = precondition
 
     def forget(self, host: ForgetHost, request: ForgetRequest) -> ForgetOutcome:
         trace = _trace_of(host, self.name)
-        _warn_unless_plain_sgd(trace, self.name)
-        imp_r = importances_for(host, request).retain
+        factors: dict = {}
+        if self.precondition:
+            factors, known = host.gradient_step_scale()
+            if not known:
+                _warn_about_optimizer(trace, self.name, "an optimizer whose steps it can rescale (SGD, Adam, ...)")
+        elif not trace.plain_sgd:
+            _warn_about_optimizer(trace, self.name, "plain SGD (no momentum, no weight decay)")
         confidence = None
         if self.weight_by_confidence:
             proba = host.probabilities(request.X_forget)
@@ -153,7 +166,7 @@ class PathGradient(BaseUnlearner):
         n_clipped = 0
         with torch.no_grad():
             for name, p in params.items():
-                delta = scale * step[name]
+                delta = scale * factors.get(name, 1.0) * step[name]
                 if self.clip:
                     back = start[name] - end[name]  # the way to w_0, and how far
                     clipped = torch.minimum(torch.maximum(delta, back.clamp(max=0)), back.clamp(min=0))
@@ -164,7 +177,7 @@ class PathGradient(BaseUnlearner):
         details["n_clipped"] = n_clipped
         if confidence is not None:
             details["mean_confidence"] = float(confidence.mean())
-        return ForgetOutcome(imp_r, details)
+        return ForgetOutcome(None, details)
 
 
 class SingleGradient(PathGradient):
@@ -186,7 +199,7 @@ class SingleGradient(PathGradient):
     name = "single_gradient"
 
     def __init__(self) -> None:
-        super().__init__(n_points=1, weight_by_confidence=False, clip=False)
+        super().__init__(n_points=1, weight_by_confidence=False, clip=False, precondition=False)
 
 
 class NewtonStep(BaseUnlearner):
@@ -216,14 +229,14 @@ class NewtonStep(BaseUnlearner):
         self.damping = damping
 
     def forget(self, host: ForgetHost, request: ForgetRequest) -> ForgetOutcome:
-        imp_r = importances_for(host, request).retain
+        imp_r = host.importance_split(request).retain
         gradient = summed_loss_gradient(host, request.X_forget, request.y_forget)
         mean_fisher = torch.cat([v.reshape(-1) for v in imp_r.values()]).mean()
         delta = self.damping * float(mean_fisher) + 1e-12
         with torch.no_grad():
             for name, p in trainable_parameters(host.module_).items():
                 p.add_(gradient[name] / (request.n_retain * (imp_r[name] + delta)))
-        return ForgetOutcome(imp_r, {"damping": self.damping, "delta": delta})
+        return ForgetOutcome(None, {"damping": self.damping, "delta": delta})
 
 
 class EWCAscent(BaseUnlearner):
@@ -262,7 +275,7 @@ class EWCAscent(BaseUnlearner):
         self.ewc_lambda = ewc_lambda
 
     def forget(self, host: ForgetHost, request: ForgetRequest) -> ForgetOutcome:
-        imp_r = importances_for(host, request).retain
+        imp_r = host.importance_split(request).retain
         params = trainable_parameters(host.module_)
         anchor = clone_parameters(host.module_)
         lr = 0.1 * host.lr if self.lr is None else self.lr
@@ -274,4 +287,4 @@ class EWCAscent(BaseUnlearner):
                     # Proximal (implicit) step on the anchor: stable however large |D_r|·G is.
                     pull = lr * precision * imp_r[name]
                     p.copy_((p + lr * ascent[name] / request.n_forget + pull * anchor[name]) / (1 + pull))
-        return ForgetOutcome(imp_r, {"steps": self.steps, "lr": lr, "ewc_lambda": self.ewc_lambda})
+        return ForgetOutcome(None, {"steps": self.steps, "lr": lr, "ewc_lambda": self.ewc_lambda})

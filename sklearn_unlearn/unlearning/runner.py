@@ -1,0 +1,70 @@
+"""Running a forget strategy: its stages, each behind the safety guard, and what goes in the log."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+from ..torch_utils import clone_parameters
+from .base import ForgetHost, ForgetOutcome, ForgetRequest, Unlearner
+from .guard import GuardRows, guard_update, label_confidence
+
+
+def stages_of(unlearner: Unlearner) -> list[Unlearner]:
+    """The strategies a forget runs in turn: ``unlearner.stages()`` if it has them, else itself."""
+    stages = getattr(unlearner, "stages", None)
+    return list(stages()) if callable(stages) else [unlearner]
+
+
+def method_name(unlearner: Any) -> str:
+    return getattr(unlearner, "name", "") or type(unlearner).__name__
+
+
+def run_forget(
+    host: ForgetHost, unlearner: Unlearner, request: ForgetRequest, guard_rows: GuardRows | None, guard: bool
+) -> tuple[ForgetOutcome, dict[str, Any]]:
+    """Run every stage of ``unlearner``; guard the ones that change weights without retraining.
+
+    Returns the last stage's outcome and the log entry's details: the first stage's
+    details (and its guard report) at the top level, and one dict per stage under
+    ``"stages"`` when there are several.
+    """
+    reports, outcome = [], ForgetOutcome(None)
+    for stage in stages_of(unlearner):
+        guarded = guard and getattr(stage, "guarded", True)
+        before = clone_parameters(host.module_) if guarded else None
+        confidence = (
+            _mean_confidence(host, guard_rows) if guarded and guard_rows is not None and len(guard_rows) else None
+        )
+        outcome = stage.forget(host, request)
+        if not isinstance(outcome, ForgetOutcome):
+            raise TypeError(f"{type(stage).__name__}.forget must return a ForgetOutcome; it returned {outcome!r}.")
+        report = {"method": method_name(stage), **outcome.details}
+        if guarded:
+            report.update(_guard(host, before, guard_rows, confidence))
+        reports.append(report)
+    details = {k: v for k, v in reports[0].items() if k != "method"}
+    if len(reports) > 1:
+        details["stages"] = reports
+    return outcome, details
+
+
+def _mean_confidence(host: ForgetHost, rows: GuardRows) -> float:
+    return float(label_confidence(host.module_, rows.X, rows.y).mean())
+
+
+def _guard(host: ForgetHost, before, rows: GuardRows | None, confidence: float | None) -> dict[str, Any]:
+    if rows is None or len(rows) == 0:
+        # The safe side: no reference rows, no way to know the update is harmless.
+        for name, p in host.module_.named_parameters():
+            if name in before:
+                p.data.copy_(before[name])
+        warnings.warn(
+            "The forget guard has no reference rows (a model loaded from a file keeps none, and forgets can "
+            "use them all up), so the update was not applied. Give the model a sample of the rows it keeps "
+            "with set_guard_rows(X, y), or forget with guard=False to apply it unchecked.",
+            UserWarning,
+            stacklevel=4,
+        )
+        return {"guard_scale": 0.0, "guard_rows": 0, "guard_note": "no reference rows: update not applied"}
+    return guard_update(host.module_, before, rows, confidence)
