@@ -28,7 +28,8 @@ def check_features(estimator, X, *, reset: bool, name: str = "X") -> np.ndarray:
     )
     if sp.issparse(array):
         array = array.toarray()
-    X32 = np.asarray(array, dtype=np.float32)
+    with np.errstate(over="ignore"):  # overflow is reported below, by name
+        X32 = np.asarray(array, dtype=np.float32)
     if not np.isfinite(X32).all():
         # Finite in float64 but beyond float32's range (|x| > 3.4e38): training would see inf.
         raise ValueError(

@@ -24,6 +24,7 @@ from skorch.dataset import Dataset
 from torch import Tensor, nn
 
 from ._validation import check_features, check_labels, encode_labels
+from .torch_utils import eval_mode
 from .transaction import all_or_nothing
 
 
@@ -135,14 +136,16 @@ class SklearnNetClassifier(NeuralNetClassifier):
                 raise ValueError(f"{type(self).__name__} needs at least 2 samples to train; got 1 sample.")
             classes = np.unique(y if self.classes is None else self.classes)
             if len(classes) < 2:
-                raise ValueError(f"y has a single class ({classes[0]!r}); a classifier needs at least 2.")
+                raise ValueError(f"y has a single class ({classes.tolist()[0]!r}); a classifier needs at least 2.")
             self.__dict__["_classes_"] = classes
             y_enc = encode_labels(y, classes)
             with self._seeded():
                 if not self.warm_start or not self.initialized_:
                     self.initialize()
+                self._check_module_runs(X32)
                 self._run_training(X32, y_enc, self.max_epochs, interruptible=True, **fit_params)
-            self._after_training(X32, y_enc, fresh=True)
+            rows = self._trained_rows(len(X32))
+            self._after_training(X32[rows], y_enc[rows], fresh=True)
         return self
 
     def partial_fit(self, X, y, classes=None, **fit_params: Any):
@@ -164,12 +167,42 @@ class SklearnNetClassifier(NeuralNetClassifier):
             with self._seeded() if first_call else contextlib.nullcontext():
                 if first_call:
                     self.initialize()
+                    self._check_module_runs(X32)
                 self._run_training(X32, y_enc, self.max_epochs, interruptible=True, **fit_params)
-            self._after_training(X32, y_enc, fresh=False)
+            rows = self._trained_rows(len(X32))
+            self._after_training(X32[rows], y_enc[rows], fresh=False)
         return self
 
     def _after_training(self, X32: np.ndarray, y_enc: np.ndarray, *, fresh: bool) -> None:
         """Hook: ``fit`` (``fresh``) or ``partial_fit`` trained on these rows."""
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        dataset_train, dataset_valid = super().get_split_datasets(X, y, **fit_params)
+        # With a validation split only some rows are trained on: the bookkeeping must know which.
+        self.__dict__["_split_train_rows"] = getattr(dataset_train, "indices", None)
+        return dataset_train, dataset_valid
+
+    def _trained_rows(self, n_rows: int) -> np.ndarray | slice:
+        rows = self.__dict__.pop("_split_train_rows", None)
+        return slice(None) if rows is None else np.sort(np.asarray(rows))[np.asarray(rows) < n_rows]
+
+    def _check_module_runs(self, X32: np.ndarray) -> None:
+        """One forward pass on two rows: a clear error now instead of a shape error deep in training."""
+        probe = torch.as_tensor(X32[:2]).to(self.device)
+        try:
+            with torch.no_grad(), eval_mode(self.module_):
+                output = self.module_(probe)
+        except (RuntimeError, ValueError, TypeError) as error:
+            raise ValueError(
+                f"The module {type(self.module_).__name__} cannot run on X of shape {X32.shape} "
+                f"(n_features_in_={self.n_features_in_}): {error}"
+            ) from None
+        if not isinstance(output, torch.Tensor) or tuple(output.shape) != (len(probe), len(self.classes_)):
+            shape = tuple(output.shape) if isinstance(output, torch.Tensor) else type(output).__name__
+            raise ValueError(
+                f"The module must return one logit per class, shape (n_samples, {len(self.classes_)}); "
+                f"{type(self.module_).__name__} returned {shape} for 2 rows."
+            )
 
     def train_epochs(
         self, X: Tensor, y: Tensor, *, epochs: int, lr_factor: float = 1.0, reinitialize: bool = False
@@ -210,6 +243,7 @@ class SklearnNetClassifier(NeuralNetClassifier):
             if "n_classes" in accepted:
                 kwargs.setdefault("n_classes", len(self.classes_))
         self.module_ = self.initialized_instance(self.module, kwargs)
+        self.__dict__["_new_module_"] = True  # read by the TrainingTrace callback
         return self
 
     def get_iterator(self, dataset: Dataset, training: bool = False):
@@ -249,6 +283,8 @@ class SklearnNetClassifier(NeuralNetClassifier):
         ndarray of shape (n_samples, n_classes)
         """
         check_is_fitted(self)
+        if isinstance(X, torch.utils.data.Dataset):  # skorch's own scoring passes its validation Dataset
+            return super().predict_proba(X)
         return super().predict_proba(check_features(self, X, reset=False))
 
     def predict(self, X) -> np.ndarray:

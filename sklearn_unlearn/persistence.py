@@ -164,7 +164,7 @@ def _restore(clf, fitted: dict, tensors: dict) -> None:
     if tensors["initial_weights"] is not None:
         counters = {k: v for k, v in fitted["trace"].items() if k != "optimizer"}
         clf.training_trace_ = Trace(tensors["initial_weights"], optimizer=fitted["trace"]["optimizer"], **counters)
-        dict(clf.callbacks_)["training_trace"].started_ = True  # later training continues this trace
+        clf.__dict__.pop("_new_module_", None)  # later training continues this trace
     clf._trained_rows_ = LocalOnly()
     clf._guard_rows_ = LocalOnly()
 

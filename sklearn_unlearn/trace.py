@@ -81,22 +81,19 @@ def _current_lr(optimizer: Any) -> float:
 class TrainingTrace(Callback):
     """skorch callback that records ``w_0``, steps, epochs and learning rates.
 
-    A trace starts when the network is (re)initialised and then follows every training
-    call (``fit``, ``partial_fit``, fine-tuning), so ``t`` counts all steps since ``w_0``.
-    Appended to the classifier's default callbacks; stored on the net as
-    ``training_trace_``.
+    A trace starts when training begins on a freshly initialised module (the net sets
+    ``_new_module_`` when it builds one) and then follows every training call (``fit``,
+    ``partial_fit``, fine-tuning), so ``t`` counts all steps since ``w_0``. Changing a
+    callback's parameters does not restart it. Appended to the classifier's default
+    callbacks; stored on the net as ``training_trace_``.
     """
 
-    def initialize(self) -> TrainingTrace:
-        self.started_ = False
-        return self
-
     def on_train_begin(self, net, X=None, y=None, **kwargs) -> None:
-        if not self.started_:
+        fresh = net.__dict__.pop("_new_module_", False)
+        if fresh or getattr(net, "training_trace_", None) is None:
             # Kept on the CPU: read rarely, and it keeps pickles loadable without a GPU.
             weights = {name: p.detach().to("cpu", copy=True) for name, p in trainable_parameters(net.module_).items()}
             net.training_trace_ = Trace(initial_weights=weights, optimizer=describe_optimizer(net.optimizer_))
-            self.started_ = True
 
     def on_batch_end(self, net, batch=None, training: bool = False, **kwargs) -> None:
         if not training:

@@ -45,7 +45,9 @@ class ASSD(BaseUnlearner):
         self.followed_by = followed_by
 
     def stages(self) -> list[BaseUnlearner]:
-        return [self] if self.followed_by is None else [self, PathGradient()]
+        # The path-gradient step goes first: the guard's room is shared by the stages, and
+        # dampening that came first used it up without forgetting (docs, methods page).
+        return [self] if self.followed_by is None else [PathGradient(), self]
 
     def forget(self, host: ForgetHost, request: ForgetRequest) -> ForgetOutcome:
         imp = host.importance_split(request)

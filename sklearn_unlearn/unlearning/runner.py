@@ -25,12 +25,13 @@ def run_forget(
 ) -> tuple[ForgetOutcome, dict[str, Any]]:
     """Run every stage of ``unlearner``; guard the ones that change weights without retraining.
 
-    Returns the last stage's outcome and the log entry's details: the first stage's
-    details (and its guard report) at the top level, and one dict per stage under
-    ``"stages"`` when there are several.
+    Returns the last stage's outcome and the log entry's details: the details (and guard
+    report) of the stage that is ``unlearner`` itself, or else of the first stage, at the
+    top level, and one dict per stage under ``"stages"`` when there are several.
     """
-    reports, outcome = [], ForgetOutcome(None)
-    for stage in stages_of(unlearner):
+    reports, outcome, main = [], ForgetOutcome(None), 0
+    for index, stage in enumerate(stages_of(unlearner)):
+        main = index if stage is unlearner else main
         guarded = guard and getattr(stage, "guarded", True)
         before = clone_parameters(host.module_) if guarded else None
         confidence = (
@@ -43,7 +44,7 @@ def run_forget(
         if guarded:
             report.update(_guard(host, before, guard_rows, confidence))
         reports.append(report)
-    details = {k: v for k, v in reports[0].items() if k != "method"}
+    details = {k: v for k, v in reports[main].items() if k != "method"}
     if len(reports) > 1:
         details["stages"] = reports
     return outcome, details
