@@ -1,11 +1,29 @@
-"""mkdocs hook: publish the benchmark plots (benchmarks/results/*.png) under results/.
+"""mkdocs hooks: benchmark plots published under results/, formulas rendered at build time.
 
 The docs never hold a copy of a figure; every plot comes from the benchmark that drew it.
+Formulas (``pymdownx.arithmatex`` in generic mode leaves them as ``\\(...\\)`` and ``\\[...\\]``)
+are rendered to HTML with the vendored KaTeX (``docs/assets/katex``) by Node.js while the site
+is built, so pages need no script and no network to show them. Without Node.js the build
+fails with a clear message rather than publish raw TeX.
 """
 
+import html
+import json
+import re
+import shutil
+import subprocess
 from pathlib import Path
 
+from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File
+
+_MATH = re.compile(r'<(span|div) class="arithmatex">\s*(\\\(|\\\[)(.*?)(\\\)|\\\])\s*</\1>', re.S)
+_RENDER = """
+const katex = require(process.argv[1]);
+const items = JSON.parse(require("fs").readFileSync(0, "utf8"));
+const out = items.map(([tex, display]) => katex.renderToString(tex, {displayMode: display, throwOnError: true}));
+process.stdout.write(JSON.stringify(out));
+"""
 
 
 def on_files(files, config):
@@ -13,3 +31,19 @@ def on_files(files, config):
     for png in sorted(results.glob("*.png")):
         files.append(File.generated(config, f"results/{png.name}", abs_src_path=str(png)))
     return files
+
+
+def on_page_content(content, page, config, files):
+    found = list(_MATH.finditer(content))
+    if not found:
+        return content
+    node = shutil.which("node")
+    if node is None:
+        raise PluginError("Rendering the formulas needs Node.js (`node` on PATH); install it to build the docs.")
+    katex = str(Path(config["docs_dir"]) / "assets" / "katex" / "katex.min.js")
+    items = [[html.unescape(m.group(3)), m.group(2) == "\\["] for m in found]
+    run = subprocess.run([node, "-e", _RENDER, katex], input=json.dumps(items), capture_output=True, text=True)
+    if run.returncode != 0:
+        raise PluginError(f"KaTeX could not render a formula on {page.file.src_path}: {run.stderr.strip()[:500]}")
+    rendered = iter(json.loads(run.stdout))
+    return _MATH.sub(lambda m: next(rendered), content)

@@ -150,8 +150,14 @@ def save_plot(results: list[tuple], out: Path, source: str) -> Path:
         bars = ax.barh(y, values, color=colors, height=0.6)
         ax.set_title(title, fontsize=10)
         for bar, value in zip(bars, values, strict=True):
-            ax.annotate(fmt.format(value), (bar.get_width(), bar.get_y() + bar.get_height() / 2),
-                        xytext=(3, 0), textcoords="offset points", va="center", fontsize=9)
+            ax.annotate(
+                fmt.format(value),
+                (bar.get_width(), bar.get_y() + bar.get_height() / 2),
+                xytext=(3, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize=9,
+            )
         ax.spines[["top", "right"]].set_visible(False)
     axes[0].set_xlim(min(100 * r[1] for r in results) - 10, 100)
     axes[1].set_xlim(0, max(100 * r[2] for r in results) * 1.25 + 1)

@@ -20,9 +20,9 @@ class CleanlabDetector(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """Flag training rows whose label looks wrong; pass the features through unchanged.
 
     ``fit(X, y)`` computes out-of-fold predicted probabilities with a cheap model
-    (:func:`~sklearn.model_selection.cross_val_predict`) and hands them to
-    :func:`cleanlab.filter.find_label_issues`. ``transform`` is the identity, so the step
-    can sit anywhere before the classifier in a Pipeline; :class:`UnlearnPipeline` reads
+    (``cross_val_predict``) and hands them to
+    ``cleanlab.filter.find_label_issues``. ``transform`` is the identity, so the step
+    can sit anywhere before the classifier in a Pipeline; ``UnlearnPipeline`` reads
     ``label_issues_`` and forgets (or drops) those rows. ``fit_resample`` returns the rows
     that were not flagged, for imbalanced-learn's Pipeline.
 
@@ -31,7 +31,7 @@ class CleanlabDetector(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     estimator : classifier with ``predict_proba``, default=None
         The model whose out-of-fold probabilities judge the labels; cloned for each fold.
         ``None`` means ``HistGradientBoostingClassifier(random_state=random_state)``.
-        Any sklearn classifier works, :class:`UnlearnableClassifier` included.
+        Any sklearn classifier works, ``UnlearnableClassifier`` included.
     cv : int or cross-validation splitter, default=5
         Folds for the out-of-fold probabilities. An int means a shuffled
         ``StratifiedKFold`` seeded by ``random_state``.

@@ -1,4 +1,4 @@
-"""Deprecated: the gradient strategies moved to :mod:`sklearn_unlearn.unlearning.gradient`."""
+"""Deprecated: the gradient strategies moved to ``sklearn_unlearn.unlearning.gradient``."""
 
 import warnings
 

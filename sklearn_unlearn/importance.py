@@ -93,7 +93,7 @@ def per_sample_importances(
     module with any other kind of parameter (or a layer called twice in one forward)
     goes through ``torch.func`` (vmap of grad), which is exact but much slower.
 
-    Parameters are as in :func:`minibatch_importances`; ``batch_size`` only bounds
+    Parameters are as in ``minibatch_importances``; ``batch_size`` only bounds
     memory and does not change the result.
     """
     if len(X) == 0:

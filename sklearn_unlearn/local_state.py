@@ -2,7 +2,7 @@
 
 The record of which rows were trained on and the guard's reference rows are training data.
 A saved model must not reveal which rows it was trained on beyond what its predictions do,
-so they live in a :class:`LocalOnly` box: ``pickle`` (and every format built on it) saves
+so they live in a ``LocalOnly`` box: ``pickle`` (and every format built on it) saves
 the box empty, while ``copy.deepcopy`` copies what is inside (a copy in memory is not a file).
 """
 

@@ -14,7 +14,7 @@ class SDLoss(nn.Module):
     row ``i`` and the (unbiased) standard deviation taken across the ``C`` classes, as in
     the authors' code. Keeping the logits flat keeps the weights near their start, which
     lowers ``‖w_t − w_0‖`` and with it the unlearning error (see
-    :func:`sklearn_unlearn.metrics.unlearning_error`).
+    ``sklearn_unlearn.metrics.unlearning_error``).
 
     Use it as the classifier's criterion:
     ``UnlearnableClassifier(criterion=SDLoss, criterion__lam=1.0)``. Importances are

@@ -46,7 +46,7 @@ class TrainedRows:
     Parameters
     ----------
     fingerprints : ndarray of uint64, optional
-        One hash per row (:func:`row_fingerprints`).
+        One hash per row (``row_fingerprints``).
     labels : ndarray of int, optional
         The encoded label of each row, in the same order.
     """

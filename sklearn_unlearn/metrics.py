@@ -1,10 +1,10 @@
 """How well a model has forgotten: accuracies, membership inference, and Thudi et al.'s errors.
 
-* :func:`forget_report` — accuracy on the retain, forget and test rows and the
+* ``forget_report`` — accuracy on the retain, forget and test rows and the
   membership-inference score, next to a reference (usually the retrained model).
-* :func:`membership_inference` — the MIA of the SSD/Chundawat code.
-* :func:`verification_error` — ``‖w_U − w_R‖₂`` between two models.
-* :func:`unlearning_error` — the Unrolling-SGD proxy ``(η² t / 2) · ‖w_t − w_0‖₂ · σ``.
+* ``membership_inference`` — the MIA of the SSD/Chundawat code.
+* ``verification_error`` — ``‖w_U − w_R‖₂`` between two models.
+* ``unlearning_error`` — the Unrolling-SGD proxy ``(η² t / 2) · ‖w_t − w_0‖₂ · σ``.
 """
 
 from __future__ import annotations

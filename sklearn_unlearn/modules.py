@@ -17,9 +17,9 @@ class MLP(nn.Module):
     Parameters
     ----------
     n_features : int
-        Width of the input. Inferred by :class:`UnlearnableClassifier` at fit.
+        Width of the input. Inferred by ``UnlearnableClassifier`` at fit.
     n_classes : int
-        Number of outputs. Inferred by :class:`UnlearnableClassifier` at fit.
+        Number of outputs. Inferred by ``UnlearnableClassifier`` at fit.
     hidden_layer_sizes : sequence of int, default=(100, 100, 100)
         Units of each hidden block, as in ``sklearn.neural_network.MLPClassifier``.
         The paper's models are ``(50,) * 2``, ``(100,) * 3`` and ``(250,) * 5``.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import warnings
 from collections.abc import Iterator
 from numbers import Integral, Real
 from typing import Any
@@ -24,6 +25,7 @@ from skorch.dataset import Dataset
 from torch import Tensor, nn
 
 from ._validation import check_features, check_labels, encode_labels
+from .batches import RowBatches, TensorRows, fast_path_applies
 from .torch_utils import eval_mode
 from .transaction import all_or_nothing
 
@@ -33,6 +35,11 @@ def resolve_device(device: Any) -> Any:
     if isinstance(device, str) and device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     return device
+
+
+def cuda_missing(device: Any) -> bool:
+    """Whether ``device`` asks for CUDA on a machine that has none."""
+    return device is not None and torch.device(resolve_device(device)).type == "cuda" and not torch.cuda.is_available()
 
 
 class SklearnNetClassifier(NeuralNetClassifier):
@@ -81,6 +88,14 @@ class SklearnNetClassifier(NeuralNetClassifier):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         requested = state.get("device")
+        if cuda_missing(requested):
+            warnings.warn(
+                f"This model was saved with device={requested!r} and this machine has no CUDA device: it is loaded "
+                "on the CPU and its device parameter set to 'cpu'.",
+                UserWarning,
+                stacklevel=2,
+            )
+            requested = "cpu"
         super().__setstate__({**state, "device": resolve_device(requested)})
         self.__dict__["device"] = requested
 
@@ -106,6 +121,12 @@ class SklearnNetClassifier(NeuralNetClassifier):
         validate_parameter_constraints(
             self._parameter_constraints, self.get_params(deep=False), caller_name=type(self).__name__
         )
+        requested = self.__dict__.get("device", "auto")
+        if cuda_missing(requested):
+            raise ValueError(
+                f"device={requested!r} asks for CUDA, but this machine has no CUDA device "
+                "(torch.cuda.is_available() is False); use device='cpu', or 'auto' to take CUDA when there is one."
+            )
 
     # --- training ------------------------------------------------------------------------
 
@@ -246,19 +267,32 @@ class SklearnNetClassifier(NeuralNetClassifier):
         self.__dict__["_new_module_"] = True  # read by the TrainingTrace callback
         return self
 
-    def get_iterator(self, dataset: Dataset, training: bool = False):
-        if not training:
-            return super().get_iterator(dataset, training=False)
-        kwargs = self.get_params_for("iterator_train")
-        kwargs.setdefault("shuffle", True)
+    def get_dataset(self, X, y=None):
+        # Validated float32 arrays take the fast path (``batches``); training rows go to the
+        # device once, here, instead of once per batch.
+        if isinstance(X, np.ndarray) and X.dtype == np.float32 and (y is None or isinstance(y, np.ndarray)):
+            if self.dataset is Dataset and not self.get_params_for("dataset"):
+                X_rows = torch.as_tensor(X)
+                if y is None:
+                    return TensorRows(X_rows)
+                return TensorRows(X_rows.to(self.device), torch.as_tensor(y).to(self.device))
+        return super().get_dataset(X, y)
+
+    def get_iterator(self, dataset, training: bool = False):
+        kwargs = self.get_params_for("iterator_train" if training else "iterator_valid")
+        iterator = self.iterator_train if training else self.iterator_valid
         batch_size = kwargs.setdefault("batch_size", self.batch_size)
         if batch_size == -1:
             batch_size = kwargs["batch_size"] = len(dataset)
-        # A last batch of one row breaks BatchNorm in training mode; drop it (a different
-        # row each epoch when shuffled).
-        if len(dataset) > 1 and len(dataset) % batch_size == 1:
-            kwargs.setdefault("drop_last", True)
-        return self.iterator_train(dataset, **kwargs)
+        if training:
+            kwargs.setdefault("shuffle", True)
+            # A last batch of one row breaks BatchNorm in training mode; drop it (a different
+            # row each epoch when shuffled).
+            if len(dataset) > 1 and len(dataset) % batch_size == 1:
+                kwargs.setdefault("drop_last", True)
+        if fast_path_applies(dataset, iterator, kwargs):
+            return RowBatches(dataset, batch_size, kwargs.get("shuffle", False), kwargs.get("drop_last", False))
+        return iterator(dataset, **kwargs)
 
     @contextlib.contextmanager
     def _seeded(self) -> Iterator[None]:

@@ -1,7 +1,7 @@
 """How an optimizer turned gradients into steps, per parameter: what undoing a row's share needs.
 
 Plain SGD moves a weight by ``η · g`` for a gradient ``g``. Other optimizers move it by a
-per-parameter multiple of that, and :func:`step_scale` estimates the multiple from the
+per-parameter multiple of that, and ``step_scale`` estimates the multiple from the
 optimizer's state at the end of training:
 
 * SGD with momentum ``μ`` and dampening ``d``: a gradient keeps acting through the

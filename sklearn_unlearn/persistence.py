@@ -11,7 +11,7 @@
   ``torch.load(weights_only=True)``, which accepts tensors and plain containers only.
 
 ``load(path)`` builds the classifier from the manifest, importing only the names in
-:data:`TRUSTED` (this package's classes, torch's losses, optimizers and learning-rate
+``TRUSTED`` (this package's classes, torch's losses, optimizers and learning-rate
 schedulers, and skorch callbacks that write nothing) plus those you pass as ``trusted``,
 and refuses anything else with an error that names it.
 
@@ -34,6 +34,7 @@ import importlib
 import inspect
 import io
 import json
+import warnings
 import zipfile
 from os import PathLike
 from pathlib import Path
@@ -44,6 +45,7 @@ import torch
 from skorch.history import History
 
 from .local_state import LocalOnly
+from .net import cuda_missing
 from .trace import Trace
 
 FORMAT = "sklearn-unlearn/1"
@@ -112,13 +114,13 @@ def save(clf, path: str | PathLike) -> Path:
 
 
 def load(path: str | PathLike, *, trusted: tuple[str, ...] | list[str] = (), device: Any = None):
-    """Read a classifier written by :func:`save`, importing only trusted names.
+    """Read a classifier written by ``save``, importing only trusted names.
 
     Parameters
     ----------
     path : str or path-like
     trusted : sequence of str
-        Dotted names to allow besides :data:`TRUSTED` (your own module class, say
+        Dotted names to allow besides ``TRUSTED`` (your own module class, say
         ``"mypackage.nets.Wide"``).
     device : str or torch.device, optional
         Override the saved ``device`` parameter (``"cpu"`` for a model saved on CUDA).
@@ -139,6 +141,14 @@ def load(path: str | PathLike, *, trusted: tuple[str, ...] | list[str] = (), dev
     params = {k: _decode(v) for k, v in manifest["params"].items()}
     if device is not None:
         params["device"] = device
+    elif cuda_missing(params.get("device")):
+        warnings.warn(
+            f"{str(path)!r} was saved with device={params['device']!r} and this machine has no CUDA device: "
+            "loading it on the CPU (pass device=... to choose).",
+            UserWarning,
+            stacklevel=2,
+        )
+        params["device"] = "cpu"
     clf = cls(**params)
     _restore(clf, manifest["fitted"], tensors)
     return clf
@@ -271,7 +281,7 @@ def _names(manifest: dict) -> set[str]:
 
 
 def trusted_names() -> set[str]:
-    """What :func:`load` imports without being told: this package's classifier, modules,
+    """What ``load`` imports without being told: this package's classifier, modules,
     forget strategies, losses and callbacks; torch's losses, optimizers and learning-rate
     schedulers; skorch callbacks that write no file; skorch's dataset, split and loader."""
     from skorch import callbacks as skorch_callbacks
@@ -381,8 +391,6 @@ _OLD_SKOPS_TYPES = [
 
 def __getattr__(name: str) -> Any:
     if name == "TRUSTED_TYPES":
-        import warnings
-
         warnings.warn(
             "TRUSTED_TYPES (for skops) is deprecated: a .skops file of this classifier can run code when loaded, "
             "because skorch keeps the torch state in it as a pickle. Use sklearn_unlearn.persistence.save/load.",

@@ -1,7 +1,7 @@
 """Fit → detect → forget in one sklearn Pipeline, and forget routed through fitted transforms.
 
 sklearn's Pipeline cannot drop rows, and metadata routing cannot pass a row mask from one
-step to another, so :class:`UnlearnPipeline` reads the detector's ``label_issues_`` itself
+step to another, so ``UnlearnPipeline`` reads the detector's ``label_issues_`` itself
 once the transforms are fitted.
 """
 
@@ -25,18 +25,18 @@ DETECTED_ACTIONS = ("forget", "drop", "keep")
 class UnlearnPipeline(Pipeline):
     """A Pipeline that forgets (or drops) the rows its detector step flags.
 
-    ``fit`` fits the transforms (a :class:`CleanlabDetector` among them finds suspect
+    ``fit`` fits the transforms (a ``CleanlabDetector`` among them finds suspect
     rows on the rows it is given, i.e. only the training fold inside cross-validation),
     then handles the flagged rows per ``detected``:
 
     - ``"forget"``: fit the final estimator on all rows, then ``forget`` the flagged ones
-      (ASSD by default for :class:`UnlearnableClassifier`: one pass over those rows; a
+      (ASSD by default for ``UnlearnableClassifier``: one pass over those rows; a
       ``forget_method`` that needs retain rows, such as ``"finetune"``, gets the unflagged rows);
     - ``"drop"``: fit the final estimator on the unflagged rows only (what cleanlab's
       ``CleanLearning`` does);
     - ``"keep"``: ignore the flags (the baseline).
 
-    Everything else is sklearn's :class:`~sklearn.pipeline.Pipeline`: ``clone``,
+    Everything else is sklearn's ``Pipeline``: ``clone``,
     ``GridSearchCV`` over ``detected`` and step parameters, ``set_output``,
     a ``ColumnTransformer`` in front.
 
@@ -47,7 +47,7 @@ class UnlearnPipeline(Pipeline):
     detected : {"forget", "drop", "keep"}, default="forget"
         What to do with rows a detector flags.
     transform_input, memory, verbose
-        As in :class:`~sklearn.pipeline.Pipeline`.
+        As in ``Pipeline``.
 
     Attributes
     ----------
@@ -202,7 +202,7 @@ def make_pipeline(
     memory: Any = None,
     verbose: bool = False,
 ) -> UnlearnPipeline:
-    """Build an :class:`UnlearnPipeline` with step names derived from the classes, as sklearn does.
+    """Build an ``UnlearnPipeline`` with step names derived from the classes, as sklearn does.
 
     Returns
     -------

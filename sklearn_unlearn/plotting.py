@@ -19,7 +19,7 @@ def plot_forget_report(
     Parameters
     ----------
     before, after : dict
-        Reports from :func:`sklearn_unlearn.metrics.forget_report` (any of the keys
+        Reports from ``sklearn_unlearn.metrics.forget_report`` (any of the keys
         ``retain_accuracy``, ``forget_accuracy``, ``test_accuracy``, ``mia``).
     clf : UnlearnableClassifier, optional
         The model after the forget: its last ``forget_log_`` entry gives the parameters

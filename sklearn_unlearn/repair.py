@@ -3,10 +3,10 @@
 Given rows the model gets wrong (the failure set ``F``, with their correct labels), find
 the training rows that caused the failures and remove their effect:
 
-1. :func:`identify_causes` scores every training row ``z`` by how much fitting ``F``
+1. ``identify_causes`` scores every training row ``z`` by how much fitting ``F``
    would raise its loss, ``r(z) ≈ log p(z|θ̂) − log p(z|θ̂₊F)``; rows with ``r(z) > 0``
    are the causes (the paper's rule), or the ``top_k`` / ``top_frac`` highest.
-2. :func:`repair` identifies the causes, then forgets them with the classifier's own
+2. ``repair`` identifies the causes, then forgets them with the classifier's own
    ``forget`` (ASSD by default) or one of the paper's treatments: fine-tune on the other
    rows, a diagonal Newton step, or EWC-anchored gradient ascent.
 """
@@ -205,14 +205,14 @@ def repair(
     clf : UnlearnableClassifier
         Fitted model; changed in place and returned.
     X_train, y_train, X_fail, y_fail : array-like
-        As in :func:`identify_causes`.
+        As in ``identify_causes``.
     treatment : {"forget", "finetune", "newton", "ewc_ascent"}, default="forget"
         ``"forget"`` runs ``clf.forget`` (its ``forget_method``, ASSD by default, with
         the other rows as retain rows when the method needs them); the others are the
         paper's treatments, reconstructed from its description: one epoch on the rows
         that are not causes, ``NewtonStep``, ``EWCAscent``.
     **identify_kwargs
-        Passed to :func:`identify_causes`: ``method`` (how causes are scored),
+        Passed to ``identify_causes``: ``method`` (how causes are scored),
         ``top_k``, ``top_frac``, ``ewc_lambda``, ``steps``, ``lr``, ``delta``.
 
     Returns

@@ -34,7 +34,7 @@ def module_mode(module: nn.Module, training: bool) -> Iterator[nn.Module]:
 
 
 def eval_mode(module: nn.Module):
-    """:func:`module_mode` in eval mode: BatchNorm uses its running statistics, dropout is off."""
+    """``module_mode`` in eval mode: BatchNorm uses its running statistics, dropout is off."""
     return module_mode(module, False)
 
 
@@ -61,7 +61,7 @@ def row_batches(
     progress: bool = False,
     desc: str = "rows",
 ) -> Iterator[tuple[Tensor, Tensor]]:
-    """``(X, y)`` in consecutive batches moved to ``device`` (see :func:`row_slices`)."""
+    """``(X, y)`` in consecutive batches moved to ``device`` (see ``row_slices``)."""
     slices = list(row_slices(len(X), size, merge_single=merge_single))
     for rows in tqdm(slices, desc=desc, unit="batch", leave=False, disable=not progress):
         yield X[rows].to(device), y[rows].to(device)

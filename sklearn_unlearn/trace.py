@@ -2,7 +2,7 @@
 
 Thudi et al.'s unlearning error and single-gradient unlearning need ``w_0`` (the weights
 at the start of training), the number of steps ``t`` and the learning rate ``η``. The
-:class:`TrainingTrace` callback records them during ``fit`` at the cost of one copy of
+``TrainingTrace`` callback records them during ``fit`` at the cost of one copy of
 the weights; the classifier keeps the result as ``training_trace_``.
 """
 

@@ -1,6 +1,6 @@
 """All-or-nothing changes to a fitted skorch net: what ``fit`` and ``forget`` run inside.
 
-:func:`all_or_nothing` takes a snapshot of everything a call may change — every attribute,
+``all_or_nothing`` takes a snapshot of everything a call may change — every attribute,
 deep copies of the mutable records, the module's and optimizer's state, each submodule's
 train/eval mode — and puts it back if the call raises anything, Ctrl-C included.
 """

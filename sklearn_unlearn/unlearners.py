@@ -1,4 +1,4 @@
-"""Deprecated: the forget strategies moved to :mod:`sklearn_unlearn.unlearning`."""
+"""Deprecated: the forget strategies moved to ``sklearn_unlearn.unlearning``."""
 
 import warnings
 

@@ -67,38 +67,73 @@ def test_class_forgetting_quick(capsys):
 
 @pytest.mark.slow
 def test_beyond_quick(capsys, tmp_path):
+    from benchmarks.beyond_goals import METHODS
+
     beyond = load_benchmark("beyond")
     assert beyond.main(["--quick"]) == 0
     output = capsys.readouterr().out
-    for method in beyond.METHODS:
+    for method in METHODS:
         assert f"| {method} " in output
     assert "forget goal" in output and "time / retrain" in output
+    assert beyond.main(["--quick", "--task", "deletion"]) == 0
+    assert "| deletion " in capsys.readouterr().out
     assert beyond.main(["--quick", "--repeated"]) == 0
     assert "ten forgets of 1 %" in capsys.readouterr().out
-    # The goal table and scorecard from a results folder, as --summarise makes them.
-    frame = pd.DataFrame(
+
+
+def cell_rows(task, rows):
+    return [
+        {
+            "dataset": "toy",
+            "task": task,
+            "size": "s",
+            "rate": 0.1,
+            "seed": seed,
+            "method": method,
+            "test_acc": acc,
+            "forget_acc": forget,
+            "mia": mia,
+            "seconds": seconds,
+            "n_forget": 10,
+        }
+        for seed in (0, 1)
+        for method, acc, forget, mia, seconds in rows
+    ]
+
+
+def test_the_goal_checks_on_hand_made_cells(tmp_path):
+    from benchmarks.beyond_goals import goal_table
+
+    errors = cell_rows(
+        "errors",
         [
-            {
-                "dataset": "toy",
-                "size": "s",
-                "rate": 0.1,
-                "seed": seed,
-                "method": method,
-                "test_acc": acc,
-                "forget_acc": forget,
-                "seconds": seconds,
-                "n_forget": 10,
-            }
-            for seed in (0, 1)
-            for method, acc, forget, seconds in [
-                ("baseline", 0.80, 0.60, 10.0),
-                ("retrain", 0.82, 0.10, 10.0),
-                ("path gradient", 0.799, 0.30, 0.5),
-            ]
-        ]
+            ("baseline", 0.80, 0.60, 0.5, 10.0),
+            ("retrain", 0.82, 0.10, 0.4, 10.0),
+            ("path gradient", 0.798, 0.35, 0.45, 0.5),  # halfway, -0.2 pt, 5 % of the time: all met
+            ("default", 0.796, 0.36, 0.45, 1.5),  # -0.4 pt, past halfway, 15 %: all missed
+        ],
     )
-    frame.to_csv(tmp_path / "beyond_toy.csv", index=False)
+    deletion = cell_rows(
+        "deletion",
+        [
+            ("baseline", 0.80, 0.99, 0.70, 10.0),
+            ("retrain", 0.81, 0.80, 0.50, 10.0),
+            ("path gradient", 0.806, 0.95, 0.60, 0.5),  # within 0.5 pt of retrain, MIA closer: met
+            ("default", 0.80, 0.99, 0.95, 0.5),  # 1 pt from retrain, MIA farther: missed
+        ],
+    )
+    goals = goal_table(pd.DataFrame(errors + deletion)).set_index(["task", "method"])
+    assert tuple(goals.loc[("errors", "path gradient"), ["forget goal", "test goal", "time goal"]]) == ("yes",) * 3
+    assert tuple(goals.loc[("errors", "default"), ["forget goal", "test goal", "time goal"]]) == ("no",) * 3
+    assert tuple(goals.loc[("deletion", "path gradient"), ["forget goal", "test goal"]]) == ("yes", "yes")
+    assert tuple(goals.loc[("deletion", "default"), ["forget goal", "test goal"]]) == ("no", "no")
+    pd.DataFrame(errors).to_csv(tmp_path / "beyond_toy_errors.csv", index=False)
+    beyond = load_benchmark("beyond")
     assert beyond.main(["--summarise", "--out", str(tmp_path)]) == 0
-    report = (tmp_path / "beyond.md").read_text()
-    row = next(line for line in report.splitlines() if "| path gradient" in line and "| s " in line)
-    assert "| yes" in row and "| no" not in row  # forget 0.30 <= halfway 0.35; test -0.1 pt; 5 % of retrain
+    assert "## Scorecard" in (tmp_path / "beyond.md").read_text()
+
+
+def test_assd_anatomy_quick(capsys):
+    assert load_benchmark("assd_anatomy").main(["--quick"]) == 0
+    output = capsys.readouterr().out
+    assert "L1 mass removed" in output and "first-block units switching" in output

@@ -56,9 +56,21 @@ def test_random_state_makes_training_reproducible_and_leaves_global_rng(data):
 def test_training_batches_are_shuffled_and_every_row_is_used(data):
     X, y = data
     clf = UnlearnableClassifier(**SMALL).fit(X, y)
-    loader = clf.get_iterator(clf.get_dataset(X.astype(np.float32), y), training=True)
-    assert loader.sampler.__class__.__name__ == "RandomSampler"
+    rows = clf.get_dataset(np.arange(len(X), dtype=np.float32).reshape(-1, 1), np.arange(len(X)))
+    passes = [torch.cat([yb for _, yb in clf.get_iterator(rows, training=True)]) for _ in range(2)]
+    for order in passes:
+        assert sorted(order.tolist()) == list(range(len(X)))  # each row once per epoch
+    assert not torch.equal(passes[0], passes[1])  # a new order each epoch
     assert clf.history[-1, "train_batch_count"] == int(np.ceil(len(X) / clf.batch_size))
+    in_order = torch.cat([yb for _, yb in clf.get_iterator(rows, training=False)])
+    assert in_order.tolist() == list(range(len(X)))  # prediction keeps the order
+
+
+def test_other_iterator_settings_take_skorchs_loader(data):
+    X, y = data
+    clf = UnlearnableClassifier(**SMALL, iterator_train__collate_fn=None).fit(X, y)
+    loader = clf.get_iterator(clf.get_dataset(X.astype(np.float32), y), training=True)
+    assert isinstance(loader, torch.utils.data.DataLoader) and clf.score(X, y) > 0.8
 
 
 def test_pickle_round_trip_after_forget(data, fitted):

@@ -16,6 +16,8 @@ from .conftest import split_rows
 
 def hand_minibatch_importances(module, X, y, batch_size):
     module = copy.deepcopy(module).eval()
+    device = next(module.parameters()).device  # the model may live on a GPU
+    X, y = X.to(device), y.to(device)
     totals = {n: torch.zeros_like(p) for n, p in module.named_parameters()}
     n_batches = 0
     for start in range(0, len(X), batch_size):

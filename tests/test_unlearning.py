@@ -171,5 +171,5 @@ def test_the_docs_example_method_runs(data):
     assert entry["share"] == 0.05 and 0 <= entry["guard_scale"] <= 1
     start = clf.training_trace_.initial_weights
     for name, p in clf.module_.named_parameters():
-        expected = before[name] + entry["guard_scale"] * 0.05 * (start[name] - before[name])
+        expected = before[name] + entry["guard_scale"] * 0.05 * (start[name].to(p.device) - before[name])
         torch.testing.assert_close(p.detach(), expected)

@@ -52,8 +52,9 @@ def test_single_gradient_adds_back_the_gradient_at_w0(binary):
     trace = trained.training_trace_
     at_w0 = copy.deepcopy(trained.module_)
     at_w0.load_state_dict(trace.initial_weights, strict=False)
+    device = next(at_w0.parameters()).device
     loss = torch.nn.functional.cross_entropy(
-        at_w0(torch.as_tensor(X[:64], dtype=torch.float32)), torch.as_tensor(y[:64])
+        at_w0(torch.as_tensor(X[:64], dtype=torch.float32, device=device)), torch.as_tensor(y[:64], device=device)
     )
     gradients = torch.autograd.grad(loss * 64, list(at_w0.parameters()))
     scale = trace.n_epochs * trace.mean_lr / trace.mean_batch_size

@@ -6,7 +6,7 @@ from .synthetic import make_supply_chain
 
 
 def load_supply_chain(n_samples: int = 10_000, random_state=None, features: str = "paper", **kwargs):
-    """Synthetic DataCo-like rows turned into a task, exactly as :func:`load_dataco` does."""
+    """Synthetic DataCo-like rows turned into a task, exactly as ``load_dataco`` does."""
     source = f"synthetic DataCo-like orders from make_supply_chain ({n_samples} rows, random_state={random_state})"
     return dataco_task(make_supply_chain(n_samples, random_state), features=features, source=source, **kwargs)
 

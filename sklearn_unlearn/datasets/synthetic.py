@@ -104,7 +104,7 @@ def make_supply_chain(n_samples: int = 10_000, random_state: int | np.random.Ran
         DataCo's columns (shipping mode and days, delivery status, late-risk flag, market,
         region, category, department, segment, payment type, order status, prices,
         quantities, discounts, profits, location, order and shipping dates, ids).
-        Pass it to :func:`sklearn_unlearn.datasets.dataco_task` for features and labels.
+        Pass it to ``sklearn_unlearn.datasets.dataco_task`` for features and labels.
     """
     if not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
         raise ValueError(f"n_samples must be a positive integer; got {n_samples!r}.")

@@ -1,7 +1,7 @@
 """The forget subsystem: strategies, their registry and the types they share.
 
-A new method is one class in one module (a :class:`BaseUnlearner` subclass, or any object
-with ``forget(host, request)``) plus one line in :data:`UNLEARNERS` below.
+A new method is one class in one module (a ``BaseUnlearner`` subclass, or any object
+with ``forget(host, request)``) plus one line in ``UNLEARNERS`` below.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def make_unlearner(method: str | Unlearner, params: dict[str, Any] | None = None
     Parameters
     ----------
     method : str or object with ``forget(host, request)``
-        A name from :data:`UNLEARNERS` or a strategy object.
+        A name from ``UNLEARNERS`` or a strategy object.
     params : dict, optional
         Hyper-parameters to set on it (``{"alpha": 5}`` for ``forget_method__alpha=5``).
         An object is cloned first, so the caller's object is never changed.

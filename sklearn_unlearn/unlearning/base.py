@@ -1,8 +1,8 @@
 """The forget subsystem's shared types: the request, the outcome, the strategy and its host.
 
-A forget strategy receives a :class:`ForgetHost` (the fitted model, seen through a narrow
-interface) and a validated :class:`ForgetRequest` (tensors, labels already encoded). It
-changes the host's weights and returns a :class:`ForgetOutcome` with details for
+A forget strategy receives a ``ForgetHost`` (the fitted model, seen through a narrow
+interface) and a validated ``ForgetRequest`` (tensors, labels already encoded). It
+changes the host's weights and returns a ``ForgetOutcome`` with details for
 ``forget_log_``. Validation, the importance cache, the safety guard, rollback on failure
 and bookkeeping are the host's job, so adding a method never touches the classifier.
 """
@@ -148,7 +148,7 @@ class BaseUnlearner(BaseEstimator):
 
     A subclass sets ``name`` (its ``forget_method`` string), declares its hyper-parameters
     in ``__init__`` and ``_parameter_constraints`` as any scikit-learn estimator does, and
-    implements :meth:`forget`.
+    implements ``forget``.
     """
 
     name: str = ""
@@ -182,5 +182,5 @@ class ImportanceSplit(NamedTuple):
 
 
 def importances_for(host: ForgetHost, request: ForgetRequest) -> ImportanceSplit:
-    """``(I_Df, I_Dr, I_D)`` for this request (see :class:`ImportanceSplit`)."""
+    """``(I_Df, I_Dr, I_D)`` for this request (see ``ImportanceSplit``)."""
     return host.importance_split(request)

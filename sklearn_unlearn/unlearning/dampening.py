@@ -24,7 +24,7 @@ class ASSD(BaseUnlearner):
     ``p = 100 − ln(1 + 100 · |D_f| / (|D_r| + |D_f|))``, then the SSD rule with ``λ = 1``,
     against the retain-set importances as in the authors' code. No parameter to tune.
 
-    By default the dampening is followed by a :class:`PathGradient` step, and the
+    By default the dampening is followed by a ``PathGradient`` step, and the
     classifier's guard checks each of the two on its own. Why: on tabular models the
     rule's selection lands on the weights that carry the main signal when the forget rows
     are mislabelled (their large loss gradients dominate ``I_Df`` exactly there), so the

@@ -1,13 +1,13 @@
 """Strategies that move the weights along loss gradients instead of dampening them.
 
-* :class:`SingleGradient` — Thudi et al.'s single-gradient unlearning: add back the
+* ``SingleGradient`` — Thudi et al.'s single-gradient unlearning: add back the
   forgotten rows' gradient taken at the starting weights ``w_0``.
-* :class:`PathGradient` — the same, averaged along the path from ``w_0`` to the trained
+* ``PathGradient`` — the same, averaged along the path from ``w_0`` to the trained
   weights, each row weighted by how much the model still believes its label, and each
   weight moved only back toward ``w_0`` (ours).
-* :class:`NewtonStep` — one diagonal-Newton (influence-function) step that removes the
+* ``NewtonStep`` — one diagonal-Newton (influence-function) step that removes the
   rows from the training objective (a treatment of Tanno et al.'s repair).
-* :class:`EWCAscent` — gradient ascent on the forget rows' loss, anchored to the current
+* ``EWCAscent`` — gradient ascent on the forget rows' loss, anchored to the current
   weights by an EWC penalty (the other treatment of Tanno et al.'s repair).
 """
 
@@ -85,7 +85,7 @@ def _warn_about_optimizer(trace, method: str, assumption: str) -> None:
 class PathGradient(BaseUnlearner):
     """Undo the forget rows' share of training: single-gradient along the path, held to it.
 
-    Three changes to Thudi et al.'s single-gradient step (:class:`SingleGradient`), each
+    Three changes to Thudi et al.'s single-gradient step (``SingleGradient``), each
     answering a way it fails on the models in ``benchmarks/beyond.py``:
 
     1. **Along the path.** SGD stepped for a forgotten row at weights all along the
@@ -104,7 +104,7 @@ class PathGradient(BaseUnlearner):
     clip of 3. ``P`` is how the optimizer turned a gradient into a step, per parameter
     (1 for plain SGD; momentum, Adam, RMSprop and Adagrad from their state: see
     ``sklearn_unlearn.optimizers``); for another optimizer it is 1, with a warning.
-    BatchNorm runs in training mode at every point, as in :class:`SingleGradient`;
+    BatchNorm runs in training mode at every point, as in ``SingleGradient``;
     ``ℓ`` is the per-row cross-entropy. Nothing needs tuning: ``n_points`` only sets the
     quadrature. This is our extension, not a published method; the evidence, including
     where it fails, is on the docs' "Beyond the paper" page. It needs the trace ``fit``
@@ -118,7 +118,7 @@ class PathGradient(BaseUnlearner):
         Change 2. Off only to measure what it does.
     clip : bool, default=True
         Change 3. Off only to measure what it does. With both off, ``n_points=1`` and
-        ``precondition=False`` this is :class:`SingleGradient`.
+        ``precondition=False`` this is ``SingleGradient``.
     precondition : bool, default=True
         Scale each parameter's step as the training optimizer did (``P`` above).
     """
@@ -189,10 +189,10 @@ class SingleGradient(PathGradient):
     When ``D_f`` is one training batch (``|D_f| = b``) this is the authors' code,
     ``w_t + m η ∇L(w_0; B*)``; for other forget sets it is the per-row form, which we
     reconstructed from the paper. ``η`` and ``b`` are the means over the recorded steps.
-    It is :class:`PathGradient` with one point (``w_0``), no row weights and no clip.
+    It is ``PathGradient`` with one point (``w_0``), no row weights and no clip.
 
     It is accurate early in training and degrades as ``t`` grows — what the unlearning
-    error (:func:`sklearn_unlearn.metrics.unlearning_error`) measures; report both.
+    error (``sklearn_unlearn.metrics.unlearning_error``) measures; report both.
     Warns when the optimizer is not plain SGD.
     """
 

@@ -1,4 +1,4 @@
-"""Checking what ``forget`` is asked to do, and turning it into a :class:`ForgetRequest`."""
+"""Checking what ``forget`` is asked to do, and turning it into a ``ForgetRequest``."""
 
 from __future__ import annotations
 
