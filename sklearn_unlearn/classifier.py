@@ -469,9 +469,7 @@ class UnlearnableClassifier(ImportanceNetClassifier):
             if self._trained_rows_.value is not None:
                 self._trained_rows_ = LocalOnly(self._trained_rows_.value.without_class(index))
             if self._guard_rows_.value is not None:
-                rows = self._guard_rows_.value
-                keep = rows.y != index
-                self._guard_rows_ = LocalOnly(GuardRows(rows.X[keep], rows.y[keep], rows.anchor[keep]))
+                self._guard_rows_ = LocalOnly(self._guard_rows_.value.subset(self._guard_rows_.value.y != index))
             entry = {"method": "class_filter", "forgotten_class": label, "n_forget": removed}
             entry.update(n_retain=self.n_train_, seconds=time.perf_counter() - start)
             self.forget_log_.append(entry)

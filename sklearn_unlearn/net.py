@@ -270,12 +270,15 @@ class SklearnNetClassifier(NeuralNetClassifier):
     def get_dataset(self, X, y=None):
         # Validated float32 arrays take the fast path (``batches``); training rows go to the
         # device once, here, instead of once per batch.
-        if isinstance(X, np.ndarray) and X.dtype == np.float32 and (y is None or isinstance(y, np.ndarray)):
-            if self.dataset is Dataset and not self.get_params_for("dataset"):
-                X_rows = torch.as_tensor(X)
-                if y is None:
-                    return TensorRows(X_rows)
-                return TensorRows(X_rows.to(self.device), torch.as_tensor(y).to(self.device))
+        arrays = (np.ndarray, torch.Tensor)
+        plain = (
+            isinstance(X, arrays) and X.dtype in (np.float32, torch.float32) and (y is None or isinstance(y, arrays))
+        )
+        if plain and self.dataset is Dataset and not self.get_params_for("dataset"):
+            X_rows = torch.as_tensor(X)
+            if y is None:
+                return TensorRows(X_rows)
+            return TensorRows(X_rows.to(self.device), torch.as_tensor(y).to(self.device))
         return super().get_dataset(X, y)
 
     def get_iterator(self, dataset, training: bool = False):

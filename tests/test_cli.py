@@ -8,7 +8,14 @@ from sklearn_unlearn.cli import main
 def test_demo_quick_runs_end_to_end(tmp_path, capsys):
     assert main(["demo", "--quick", "--out", str(tmp_path)]) == 0
     output = capsys.readouterr().out
-    for method in ("baseline", "ASSD forget", "fine-tune", "retrain"):
+    for method in (
+        "baseline",
+        "default: ASSD + path gradient, guarded",
+        "ASSD rule alone",
+        "path gradient",
+        "fine-tune",
+        "retrain",
+    ):
         assert method in output
     assert (tmp_path / "demo.png").stat().st_size > 1000
 
@@ -25,3 +32,8 @@ def test_demo_on_a_dataco_file(tmp_path, capsys):
     with resources.as_file(SAMPLE) as path:
         assert main(["demo", "--quick", "--data", str(path), "--out", str(tmp_path)]) == 0
     assert "DataCo file" in capsys.readouterr().out
+
+
+def test_demo_defaults_to_the_real_sample(tmp_path, capsys):
+    assert main(["demo", "--quick", "--out", str(tmp_path)]) == 0
+    assert "the real DataCo sample shipped with the package" in capsys.readouterr().out

@@ -3,18 +3,18 @@
 A forget that changes weights without retraining (ASSD, SSD, the gradient methods) moves
 the weights from ``w`` to ``w'``. The guard evaluates the model on a small reference sample
 of the rows it keeps, the *guard rows*, along the segment ``w + s (w' − w)`` and keeps the
-largest ``s`` in ``SCALES`` at which the rows' *mean confidence* — the mean probability
-the model gives each row's label — is at most ``TOLERANCE`` (one percentage point) below
-its value when the model was trained, or, if earlier forgets already used that room, no
-lower than before this one; ``s = 0`` (no update) when no scale qualifies. Every
-weight-changing method is a move from ``w`` to ``w'``, so one rule serves all of them,
-dampening included.
+largest ``s`` in ``SCALES`` at which both the rows' *mean confidence* (the mean probability
+the model gives each row's label) and their *accuracy* are at most ``TOLERANCE`` (one
+percentage point) below their values when the model was trained — or, if earlier forgets
+already used that room, no lower than before this one; ``s = 0`` (no update) when no scale
+qualifies. Every weight-changing method is a move from ``w`` to ``w'``, so one rule serves
+all of them, dampening included.
 
-Why mean confidence and not the loss or the accuracy: the guard rows were trained on, so
-a model that memorised them has a loss near zero on them, and any real forgetting
-multiplies that loss many times while test accuracy does not move; accuracy does not
-see confidence draining away until rows flip. Mean confidence is bounded, moves with
-both, and tracked the test accuracy of the models in the docs' measurements.
+Why these two and not the loss: the guard rows were trained on, so a model that memorised
+them has a loss near zero on them, and any real forgetting multiplies that loss many times
+while test accuracy does not move. Mean confidence is bounded and sees confidence drain
+away before rows flip; accuracy sees rows flip where confidence barely moves, as in a model
+still unsure of most rows (probabilities near 1/K).
 
 Guard rows are a random sample of at most ``MAX_ROWS`` training rows (fewer for large
 inputs such as images: at most ``MAX_BYTES`` of features), drawn at ``fit`` with the
@@ -37,7 +37,7 @@ from ..membership import row_fingerprints
 from ..torch_utils import device_of, eval_mode, row_batches, trainable_parameters
 
 SCALES = (1.0, 0.7, 0.5, 0.35, 0.25, 0.18, 0.125, 0.0625)
-TOLERANCE = 0.01  # how far the guard rows' mean confidence may fall below the model as trained
+TOLERANCE = 0.01  # how far the guard rows' mean confidence and accuracy may fall below the model as trained
 MAX_ROWS = 1024
 MAX_BYTES = 2**26
 _BATCH = 4096
@@ -56,11 +56,17 @@ class GuardRows:
     anchor : Tensor
         The probability of each row's label under the model as trained (or as last
         retrained).
+    anchor_correct : Tensor
+        Whether the model as trained predicted each row's label (bool).
+    fingerprints : ndarray
+        Each row's hash (``membership.row_fingerprints``), to find forgotten rows fast.
     """
 
     X: Tensor
     y: Tensor
     anchor: Tensor
+    anchor_correct: Tensor
+    fingerprints: np.ndarray
 
     @classmethod
     def sample(cls, module: nn.Module, X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> GuardRows:
@@ -69,7 +75,7 @@ class GuardRows:
         n = min(len(X), MAX_ROWS, max(MAX_BYTES // row_bytes, 1))
         rows = np.sort(rng.choice(len(X), size=n, replace=False))
         X_s, y_s = torch.as_tensor(X[rows]).clone(), torch.as_tensor(y[rows]).clone()
-        return cls(X_s, y_s, label_confidence(module, X_s, y_s))
+        return cls(X_s, y_s, *label_confidence(module, X_s, y_s), row_fingerprints(X_s.numpy(), y_s.numpy()))
 
     def __len__(self) -> int:
         return len(self.y)
@@ -78,25 +84,40 @@ class GuardRows:
         """The sample without any of these rows (exact matches of row and label)."""
         if len(self) == 0:
             return self
-        gone = np.isin(row_fingerprints(self.X.numpy(), self.y.numpy()), row_fingerprints(X, y))
-        keep = torch.as_tensor(~gone)
-        return GuardRows(self.X[keep], self.y[keep], self.anchor[keep])
+        gone = np.isin(self.fingerprints, row_fingerprints(X, y))
+        return self.subset(torch.as_tensor(~gone))
+
+    def subset(self, keep: Tensor) -> GuardRows:
+        """The rows where ``keep`` is True."""
+        kept = keep.numpy()
+        return GuardRows(
+            self.X[keep], self.y[keep], self.anchor[keep], self.anchor_correct[keep], self.fingerprints[kept]
+        )
 
     def reanchored(self, module: nn.Module) -> GuardRows:
         """The same rows with their losses under ``module`` (after a retrain)."""
-        return GuardRows(self.X, self.y, label_confidence(module, self.X, self.y))
+        return GuardRows(self.X, self.y, *label_confidence(module, self.X, self.y), self.fingerprints)
+
+    def scores(self, module: nn.Module) -> tuple[float, float]:
+        """Mean confidence and accuracy of the module on these rows."""
+        confidence, correct = label_confidence(module, self.X, self.y)
+        return float(confidence.mean()), float(correct.float().mean())
 
 
-def label_confidence(module: nn.Module, X: Tensor, y: Tensor) -> Tensor:
-    """Per row, the probability the module (eval mode, softmax of its logits) gives the label; on the CPU."""
-    out = []
+def label_confidence(module: nn.Module, X: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+    """Per row, the probability the module (eval mode, softmax) gives the label, and whether it predicts it."""
+    confidence, correct = [torch.zeros(0)], [torch.zeros(0, dtype=torch.bool)]
     with torch.no_grad(), eval_mode(module):
         for xb, yb in row_batches(X, y, _BATCH, device_of(module)):
-            out.append(F.softmax(module(xb).float(), dim=1).gather(1, yb.view(-1, 1)).view(-1).cpu())
-    return torch.cat(out) if out else torch.zeros(0)
+            proba = F.softmax(module(xb).float(), dim=1)
+            confidence.append(proba.gather(1, yb.view(-1, 1)).view(-1).cpu())
+            correct.append((proba.argmax(1) == yb).cpu())
+    return torch.cat(confidence), torch.cat(correct)
 
 
-def guard_update(module: nn.Module, before: dict[str, Tensor], rows: GuardRows, confidence_before: float) -> dict:
+def guard_update(
+    module: nn.Module, before: dict[str, Tensor], rows: GuardRows, scores_before: tuple[float, float]
+) -> dict:
     """Scale the move from ``before`` to the module's current weights back until it is safe.
 
     Parameters
@@ -107,33 +128,37 @@ def guard_update(module: nn.Module, before: dict[str, Tensor], rows: GuardRows, 
         Every trainable parameter before the update.
     rows : GuardRows
         The reference sample (forget rows already removed); not empty.
-    confidence_before : float
-        Mean confidence of ``rows`` before the update.
+    scores_before : (float, float)
+        Mean confidence and accuracy of ``rows`` before the update.
 
     Returns
     -------
     dict
-        ``guard_scale`` (the ``s`` kept), ``guard_confidence_before``,
-        ``guard_confidence_after``, ``guard_confidence_bound`` and ``guard_rows``, for
-        ``forget_log_``.
+        ``guard_scale`` (the ``s`` kept), the mean confidence and accuracy of the guard rows
+        before and after (``guard_confidence_*``, ``guard_accuracy_*``) with the bounds
+        they had to meet, and ``guard_rows``, for ``forget_log_``.
     """
     params = trainable_parameters(module)
     after = {k: p.detach().clone() for k, p in params.items()}
-    bound = min(float(rows.anchor.mean()) - TOLERANCE, confidence_before)
-    chosen, confidence = 0.0, confidence_before
+    anchor = (float(rows.anchor.mean()), float(rows.anchor_correct.float().mean()))
+    bounds = tuple(min(a - TOLERANCE, b) for a, b in zip(anchor, scores_before, strict=True))
+    chosen, scores = 0.0, scores_before
     for scale in SCALES:
         _move(params, before, after, scale)
-        trial = float(label_confidence(module, rows.X, rows.y).mean())
-        if np.isfinite(trial) and trial >= bound:
-            chosen, confidence = scale, trial
+        trial = rows.scores(module)
+        if all(np.isfinite(t) and t >= b for t, b in zip(trial, bounds, strict=True)):
+            chosen, scores = scale, trial
             break
     else:
         _move(params, before, after, 0.0)
     return {
         "guard_scale": chosen,
-        "guard_confidence_before": confidence_before,
-        "guard_confidence_after": confidence,
-        "guard_confidence_bound": bound,
+        "guard_confidence_before": scores_before[0],
+        "guard_confidence_after": scores[0],
+        "guard_confidence_bound": bounds[0],
+        "guard_accuracy_before": scores_before[1],
+        "guard_accuracy_after": scores[1],
+        "guard_accuracy_bound": bounds[1],
         "guard_rows": len(rows),
     }
 

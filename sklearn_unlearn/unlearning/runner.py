@@ -7,7 +7,7 @@ from typing import Any
 
 from ..torch_utils import clone_parameters
 from .base import ForgetHost, ForgetOutcome, ForgetRequest, Unlearner
-from .guard import GuardRows, guard_update, label_confidence
+from .guard import GuardRows, guard_update
 
 
 def stages_of(unlearner: Unlearner) -> list[Unlearner]:
@@ -34,15 +34,13 @@ def run_forget(
         main = index if stage is unlearner else main
         guarded = guard and getattr(stage, "guarded", True)
         before = clone_parameters(host.module_) if guarded else None
-        confidence = (
-            _mean_confidence(host, guard_rows) if guarded and guard_rows is not None and len(guard_rows) else None
-        )
+        scores = guard_rows.scores(host.module_) if guarded and guard_rows is not None and len(guard_rows) else None
         outcome = stage.forget(host, request)
         if not isinstance(outcome, ForgetOutcome):
             raise TypeError(f"{type(stage).__name__}.forget must return a ForgetOutcome; it returned {outcome!r}.")
         report = {"method": method_name(stage), **outcome.details}
         if guarded:
-            report.update(_guard(host, before, guard_rows, confidence))
+            report.update(_guard(host, before, guard_rows, scores))
         reports.append(report)
     details = {k: v for k, v in reports[main].items() if k != "method"}
     if len(reports) > 1:
@@ -50,11 +48,7 @@ def run_forget(
     return outcome, details
 
 
-def _mean_confidence(host: ForgetHost, rows: GuardRows) -> float:
-    return float(label_confidence(host.module_, rows.X, rows.y).mean())
-
-
-def _guard(host: ForgetHost, before, rows: GuardRows | None, confidence: float | None) -> dict[str, Any]:
+def _guard(host: ForgetHost, before, rows: GuardRows | None, scores: tuple[float, float] | None) -> dict[str, Any]:
     if rows is None or len(rows) == 0:
         # The safe side: no reference rows, no way to know the update is harmless.
         for name, p in host.module_.named_parameters():
@@ -68,4 +62,4 @@ def _guard(host: ForgetHost, before, rows: GuardRows | None, confidence: float |
             stacklevel=4,
         )
         return {"guard_scale": 0.0, "guard_rows": 0, "guard_note": "no reference rows: update not applied"}
-    return guard_update(host.module_, before, rows, confidence)
+    return guard_update(host.module_, before, rows, scores)
