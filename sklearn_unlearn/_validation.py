@@ -4,8 +4,50 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
+import torch
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d, validate_data
+from skorch.dataset import Dataset as SkorchDataset
+from skorch.dataset import unpack_data
+from skorch.utils import to_numpy
+from torch.utils.data import Dataset as TorchDataset
+from torch.utils.data import TensorDataset
+
+
+def rows_of_dataset(X, y):
+    """``(X, y)`` as arrays when ``X`` is a torch ``Dataset`` of ``(x, y)`` pairs; unchanged otherwise.
+
+    skorch's ``Dataset`` and ``TensorDataset`` give their arrays directly; any other dataset
+    is read item by item up to ``len(dataset)`` (each item must be an ``(x, y)`` pair, as
+    skorch requires). ``y`` given explicitly wins over the dataset's labels.
+    """
+    if not isinstance(X, TorchDataset):
+        return X, y
+    if isinstance(X, SkorchDataset):
+        X_rows, y_rows = X.X, X.y
+    elif isinstance(X, TensorDataset):
+        X_rows, y_rows = X.tensors[0], (X.tensors[1] if len(X.tensors) > 1 else None)
+    else:
+        if not hasattr(X, "__len__"):
+            raise TypeError(
+                f"{type(X).__name__} has no __len__: UnlearnableClassifier reads a Dataset row by row up to its "
+                "length. Give it __len__, or pass arrays."
+            )
+        items = [unpack_data(X[i]) for i in range(len(X))]
+        X_rows = np.stack([to_numpy(torch.as_tensor(x)) for x, _ in items]) if items else np.empty((0, 0))
+        y_rows = np.asarray([to_numpy(torch.as_tensor(t)) for _, t in items]) if items else None
+    if isinstance(X_rows, dict):
+        raise ValueError(_DICT_INPUT)
+    return to_numpy(X_rows) if isinstance(X_rows, torch.Tensor) else X_rows, (
+        y if y is not None else (to_numpy(y_rows) if isinstance(y_rows, torch.Tensor) else y_rows)
+    )
+
+
+_DICT_INPUT = (
+    "X is a dict of arrays: UnlearnableClassifier needs one array of features per row (forgetting computes "
+    "per-row gradients of one input). Concatenate the arrays into one, or use skorch's NeuralNetClassifier "
+    "if you do not need to forget."
+)
 
 
 def check_features(estimator, X, *, reset: bool, name: str = "X") -> np.ndarray:
@@ -16,6 +58,10 @@ def check_features(estimator, X, *, reset: bool, name: str = "X") -> np.ndarray:
     """
     if X is None:
         raise ValueError(f"{name} is None; pass an array of shape (n_samples, n_features).")
+    if isinstance(X, dict) and not sp.issparse(X):  # a dok_matrix is a dict too
+        raise ValueError(_DICT_INPUT)
+    if isinstance(X, TorchDataset):
+        raise TypeError(f"{name} is a torch Dataset; pass arrays (or a Dataset to fit, which reads it into arrays).")
     array = validate_data(
         estimator,
         X,
@@ -63,8 +109,9 @@ def prepare_rows(estimator, X, y, *, name: str = "X", reset: bool = False) -> tu
     """Validate ``X`` and ``y`` together and encode ``y`` with the fitted ``classes_``.
 
     Returns float32 rows and int64 class indices; ``name`` names ``X`` in errors and
-    ``y`` is named after it (``X_retain`` → ``y_retain``).
+    ``y`` is named after it (``X_retain`` → ``y_retain``). A Dataset ``X`` is read into arrays.
     """
+    X, y = rows_of_dataset(X, y)
     y_name = "y" + name[1:] if name.startswith("X") else f"labels of {name}"
     X32 = check_features(estimator, X, reset=reset, name=name)
     labels = check_labels(y, len(X32), name=y_name)

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
@@ -21,7 +22,7 @@ from .local_state import LocalOnly
 from .membership import TrainedRows
 from .modules import MLP
 from .optimizers import step_scale
-from .torch_utils import clone_parameters, trainable_parameters
+from .torch_utils import clone_parameters, forward_arguments, trainable_parameters
 from .trace import TrainingTrace
 from .transaction import all_or_nothing
 from .unlearning import UNLEARNERS, GuardRows, Unlearner, make_unlearner, run_forget
@@ -227,13 +228,15 @@ class UnlearnableClassifier(ImportanceNetClassifier):
                 params = {**legacy, **params}
         return params
 
-    def _after_training(self, X32: np.ndarray, y_enc: np.ndarray, *, fresh: bool) -> None:
+    def _after_training(self, X32: np.ndarray, y_enc: np.ndarray, *, fresh: bool, fit_params: dict) -> None:
         counts = np.bincount(y_enc, minlength=len(self.classes_))
         seed = self.random_state if isinstance(self.random_state, (int, np.integer)) else None
         if fresh or "n_train_" not in self.__dict__:
             self.n_train_, self.forget_log_, self.class_counts_ = 0, [], np.zeros_like(counts)
             self._trained_rows_ = LocalOnly(TrainedRows())
-            rows = GuardRows.sample(self.module_, X32, y_enc, np.random.default_rng(seed))
+            # A module that needs fit params in forward cannot be called by the guard (or forget).
+            guardable = not forward_arguments(self.module_)
+            rows = GuardRows.sample(self.module_, X32, y_enc, np.random.default_rng(seed)) if guardable else None
             self._guard_rows_ = LocalOnly(rows)
         elif self._guard_rows_.value is not None:  # partial_fit moved the weights: new reference losses
             self._guard_rows_ = LocalOnly(self._guard_rows_.value.reanchored(self.module_))
@@ -241,7 +244,7 @@ class UnlearnableClassifier(ImportanceNetClassifier):
         self.class_counts_ = self.class_counts_ + counts
         if self._trained_rows_.value is not None:
             self._trained_rows_ = LocalOnly(self._trained_rows_.value.plus(TrainedRows.of(X32, y_enc)))
-        super()._after_training(X32, y_enc, fresh=fresh)
+        super()._after_training(X32, y_enc, fresh=fresh, fit_params=fit_params)
 
     def set_guard_rows(self, X, y) -> UnlearnableClassifier:
         """Give the forget guard a reference sample of rows the model keeps.
@@ -254,7 +257,7 @@ class UnlearnableClassifier(ImportanceNetClassifier):
         -------
         self
         """
-        check_is_fitted(self)
+        self._check_trained()
         X32, y_enc = prepare_rows(self, X, y)
         seed = self.random_state if isinstance(self.random_state, (int, np.integer)) else None
         self._guard_rows_ = LocalOnly(GuardRows.sample(self.module_, X32, y_enc, np.random.default_rng(seed)))
@@ -292,6 +295,8 @@ class UnlearnableClassifier(ImportanceNetClassifier):
         -------
         ndarray of shape (n_samples,)
         """
+        if forget_class is None:
+            return super().predict(X)
         proba = self.predict_proba(X, forget_class=forget_class)
         return self.classes_[proba.argmax(axis=1)]
 
@@ -339,7 +344,7 @@ class UnlearnableClassifier(ImportanceNetClassifier):
         -------
         self
         """
-        check_is_fitted(self)
+        self._check_trained()
         unlearner = self.validate_settings()
         if method is not None:
             unlearner = make_unlearner(method)
@@ -362,6 +367,21 @@ class UnlearnableClassifier(ImportanceNetClassifier):
                 self.__dict__.pop("_split_memo", None)
             self._record_forget(request, retain_record, guard_rows, unlearner, details, time.perf_counter() - start)
         return self
+
+    def _check_trained(self) -> None:
+        check_is_fitted(self)
+        if "n_train_" not in self.__dict__:
+            raise NotFittedError(
+                f"This {type(self).__name__} was initialised (or loaded with load_params) but not trained with fit: "
+                "it has no importances and no record of its rows to forget from. Fit it, or save and load it with "
+                "sklearn_unlearn.persistence."
+            )
+        needed = forward_arguments(self.module_)
+        if needed:
+            raise ValueError(
+                f"The module's forward needs {needed} besides X (fit params): forget calls the module with the rows "
+                "alone, so it cannot forget for this module. Give those arguments defaults, or fold them into X."
+            )
 
     def needs_retain_rows(self) -> bool:
         """Whether ``forget_method`` needs ``X_retain``/``y_retain`` (fine-tune, retrain).
@@ -455,7 +475,7 @@ class UnlearnableClassifier(ImportanceNetClassifier):
         -------
         self
         """
-        check_is_fitted(self)
+        self._check_trained()
         index = self._class_index(label)
         start = time.perf_counter()
         with all_or_nothing(self, self._records):

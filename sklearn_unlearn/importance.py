@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.func import functional_call, grad, vmap
 
-from .torch_utils import device_of, eval_mode, row_batches, trainable_parameters
+from .torch_utils import device_of, eval_mode, parameters_kept, row_batches, trainable_parameters
 
 LossFn = Callable[[Tensor, Tensor], Tensor]
 Importances = dict[str, Tensor]
@@ -40,13 +40,25 @@ __all__ = [
 ]
 
 
+def _output(output):
+    """The prediction among a module's outputs: the first when it returns a tuple (skorch's rule)."""
+    return output[0] if isinstance(output, tuple) else output
+
+
 def zeros_like_parameters(module: nn.Module) -> Importances:
     """Zeros shaped like every trainable parameter, by name."""
     return {name: torch.zeros_like(p) for name, p in trainable_parameters(module).items()}
 
 
 def minibatch_importances(
-    module: nn.Module, X: Tensor, y: Tensor, loss_fn: LossFn, batch_size: int, *, progress: bool = False
+    module: nn.Module,
+    X: Tensor,
+    y: Tensor,
+    loss_fn: LossFn,
+    batch_size: int,
+    *,
+    progress: bool = False,
+    forward_kwargs: dict | None = None,
 ) -> Importances:
     """Mini-batch importances, exactly as the SSD/ASSD authors compute them.
 
@@ -62,6 +74,8 @@ def minibatch_importances(
         Rows per batch; the last batch may be short.
     progress : bool, default=False
         Show a tqdm bar over the batches.
+    forward_kwargs : dict, optional
+        Extra keyword arguments for every call of the module.
 
     Returns
     -------
@@ -73,7 +87,7 @@ def minibatch_importances(
     n_batches = 0
     with eval_mode(module):
         for xb, yb in row_batches(X, y, batch_size, device_of(module), progress=progress, desc="importances"):
-            loss = loss_fn(module(xb), yb)
+            loss = loss_fn(_output(module(xb, **(forward_kwargs or {}))), yb)
             grads = torch.autograd.grad(loss, list(params.values()), allow_unused=True)
             for name, g in zip(params, grads, strict=True):
                 if g is not None:
@@ -83,7 +97,14 @@ def minibatch_importances(
 
 
 def per_sample_importances(
-    module: nn.Module, X: Tensor, y: Tensor, loss_fn: LossFn, batch_size: int, *, progress: bool = False
+    module: nn.Module,
+    X: Tensor,
+    y: Tensor,
+    loss_fn: LossFn,
+    batch_size: int,
+    *,
+    progress: bool = False,
+    forward_kwargs: dict | None = None,
 ) -> Importances:
     """Per-sample importances ``(1/|S|) Σ_z (∂ℓ(z)/∂θ)²``.
 
@@ -98,7 +119,9 @@ def per_sample_importances(
     """
     if len(X) == 0:
         return zeros_like_parameters(module)
-    return sum_of_squared_sample_gradients(module, X, y, loss_fn, batch_size, scale=1.0 / len(X), progress=progress)
+    return sum_of_squared_sample_gradients(
+        module, X, y, loss_fn, batch_size, scale=1.0 / len(X), progress=progress, forward_kwargs=forward_kwargs
+    )
 
 
 def sum_of_squared_sample_gradients(
@@ -109,14 +132,17 @@ def sum_of_squared_sample_gradients(
     batch_size: int,
     scale: float = 1.0,
     progress: bool = False,
+    forward_kwargs: dict | None = None,
 ) -> Importances:
     """``scale · Σ_z (∂ℓ(z)/∂θ)²`` over the rows of ``X`` (sharded sums add up)."""
+    kwargs = forward_kwargs or {}
     totals = zeros_like_parameters(module)
     layers = _fast_path_layers(module)
     with eval_mode(module):
         for xb, yb in row_batches(X, y, batch_size, device_of(module), progress=progress, desc="importances"):
-            if layers is None or not _add_fast_path_batch(module, layers, xb, yb, loss_fn, totals):
-                _add_torch_func_batch(module, xb, yb, loss_fn, totals)
+            if layers is None or not _add_fast_path_batch(module, layers, xb, yb, loss_fn, totals, kwargs):
+                with parameters_kept(module):
+                    _add_torch_func_batch(module, xb, yb, loss_fn, totals, kwargs)
     return {name: total * scale for name, total in totals.items()}
 
 
@@ -158,7 +184,13 @@ def _supported(layer: nn.Module) -> bool:
 
 
 def _add_fast_path_batch(
-    module: nn.Module, layers: dict[nn.Module, str], xb: Tensor, yb: Tensor, loss_fn: LossFn, totals: Importances
+    module: nn.Module,
+    layers: dict[nn.Module, str],
+    xb: Tensor,
+    yb: Tensor,
+    loss_fn: LossFn,
+    totals: Importances,
+    kwargs: dict,
 ) -> bool:
     """Add one batch's per-sample squared gradients; False if the batch needs the fallback."""
     captured: dict[nn.Module, list[tuple[Tensor, Tensor]]] = {layer: [] for layer in layers}
@@ -168,7 +200,7 @@ def _add_fast_path_batch(
 
     handles = [layer.register_forward_hook(hook) for layer in layers]
     try:
-        output = module(xb)
+        output = _output(module(xb, **kwargs))
     finally:
         for handle in handles:
             handle.remove()
@@ -226,14 +258,16 @@ def _batchnorm_squared_grads(layer: nn.modules.batchnorm._BatchNorm, a: Tensor, 
 # --- general fallback ----------------------------------------------------------------------
 
 
-def _add_torch_func_batch(module: nn.Module, xb: Tensor, yb: Tensor, loss_fn: LossFn, totals: Importances) -> None:
+def _add_torch_func_batch(
+    module: nn.Module, xb: Tensor, yb: Tensor, loss_fn: LossFn, totals: Importances, kwargs: dict
+) -> None:
     params = {name: p.detach() for name, p in trainable_parameters(module).items()}
     frozen = {name: p.detach() for name, p in module.named_parameters() if name not in params}
     buffers = dict(module.named_buffers())
 
     def row_loss(trainable: dict[str, Tensor], x: Tensor, t: Tensor) -> Tensor:
         state = {**frozen, **trainable, **buffers}
-        return loss_fn(functional_call(module, state, (x.unsqueeze(0),)), t.unsqueeze(0))
+        return loss_fn(_output(functional_call(module, state, (x.unsqueeze(0),), kwargs)), t.unsqueeze(0))
 
     per_row = vmap(grad(row_loss), in_dims=(None, 0, 0))
     n_params = sum(p.numel() for p in params.values())

@@ -8,6 +8,7 @@ from torch import Tensor
 
 from .importance import Importances, minibatch_importances, per_sample_importances
 from .net import SklearnNetClassifier
+from .torch_utils import eval_mode
 from .unlearning.base import ForgetOutcome, ForgetRequest, ImportanceSplit
 from .unlearning.cache import split_from_cache, split_from_rows, weights_at
 
@@ -28,18 +29,25 @@ class ImportanceNetClassifier(SklearnNetClassifier):
     importance: str
     _records = (*SklearnNetClassifier._records, "importances_", "_importance_point_")
 
-    def _after_training(self, X32: np.ndarray, y_enc: np.ndarray, *, fresh: bool) -> None:
+    def _after_training(self, X32: np.ndarray, y_enc: np.ndarray, *, fresh: bool, fit_params: dict) -> None:
         # After partial_fit the cache covers only part of the rows at older weights: stale.
-        self.importances_ = self.compute_importances(torch.as_tensor(X32), torch.as_tensor(y_enc)) if fresh else None
+        rows, labels = torch.as_tensor(X32), torch.as_tensor(y_enc)
+        self.importances_ = self.compute_importances(rows, labels, **fit_params) if fresh else None
         self._importance_point_ = None
 
-    def compute_importances(self, X: Tensor, y: Tensor) -> Importances:
-        """Importances of ``(X, y)`` (float32 rows, encoded labels) at the current weights."""
+    def compute_importances(self, X: Tensor, y: Tensor, **forward_kwargs) -> Importances:
+        """Importances of ``(X, y)`` (float32 rows, encoded labels) at the current weights.
+
+        ``forward_kwargs`` go to every call of the module's ``forward`` (fit params). The
+        module and the criterion run in eval mode.
+        """
         progress = bool(self.verbose) and len(X) >= _PROGRESS_MIN_ROWS
-        if self.importance == "minibatch":
-            return minibatch_importances(self.module_, X, y, self.eval_loss, self.batch_size, progress=progress)
-        chunk = max(self.batch_size, _PER_SAMPLE_CHUNK)
-        return per_sample_importances(self.module_, X, y, self.eval_loss, chunk, progress=progress)
+        options = {"progress": progress, "forward_kwargs": forward_kwargs}
+        with eval_mode(self.criterion_):
+            if self.importance == "minibatch":
+                return minibatch_importances(self.module_, X, y, self.eval_loss, self.batch_size, **options)
+            chunk = max(self.batch_size, _PER_SAMPLE_CHUNK) if self.batch_size > 0 else _PER_SAMPLE_CHUNK
+            return per_sample_importances(self.module_, X, y, self.eval_loss, chunk, **options)
 
     def cached_importances(self) -> Importances:
         """Importances over the rows the model keeps, as cached by ``fit`` and ``forget``."""

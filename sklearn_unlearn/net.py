@@ -24,7 +24,7 @@ from skorch import NeuralNetClassifier
 from skorch.dataset import Dataset
 from torch import Tensor, nn
 
-from ._validation import check_features, check_labels, encode_labels
+from ._validation import check_features, check_labels, encode_labels, rows_of_dataset
 from .batches import RowBatches, TensorRows, fast_path_applies
 from .torch_utils import eval_mode
 from .transaction import all_or_nothing
@@ -101,14 +101,17 @@ class SklearnNetClassifier(NeuralNetClassifier):
 
     @property
     def classes_(self) -> np.ndarray:
-        try:
+        """The labels, in the order of the outputs: from ``fit``, else from the ``classes`` parameter."""
+        if "_classes_" in self.__dict__:
             return self.__dict__["_classes_"]
-        except KeyError:
-            raise AttributeError(f"{type(self).__name__} is not fitted yet: it has no classes_.") from None
+        if self.classes is not None and len(self.classes):
+            return np.asarray(self.classes)
+        raise AttributeError(f"{type(self).__name__} is not fitted yet: it has no classes_.")
 
     def __sklearn_is_fitted__(self) -> bool:
-        # Set before training starts, so skorch's validation scoring can predict during fit.
-        return "_classes_" in self.__dict__ and bool(getattr(self, "initialized_", False))
+        # A network with a module can predict: after fit, during fit (skorch's validation
+        # scoring), or after initialize() + load_params(), skorch's way to ship a model.
+        return bool(getattr(self, "initialized_", False)) and "module_" in self.__dict__
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -130,7 +133,7 @@ class SklearnNetClassifier(NeuralNetClassifier):
 
     # --- training ------------------------------------------------------------------------
 
-    def fit(self, X, y, **fit_params: Any):
+    def fit(self, X, y=None, **fit_params: Any):
         """Train the network on all rows.
 
         A failed call (bad input, a bad parameter, an error in training) leaves the model
@@ -138,12 +141,13 @@ class SklearnNetClassifier(NeuralNetClassifier):
 
         Parameters
         ----------
-        X : array-like, sparse matrix or DataFrame of shape (n_samples, n_features)
-            Numeric features; images may be ``(n, channels, height, width)``.
+        X : array-like, sparse matrix, DataFrame or torch Dataset of shape (n_samples, n_features)
+            Numeric features; images may be ``(n, channels, height, width)``. A Dataset of
+            ``(x, y)`` pairs (skorch's, a ``TensorDataset``, your own) is read into arrays.
         y : array-like of shape (n_samples,)
-            Labels of any type, at least two classes.
+            Labels of any type, at least two classes (optional with a Dataset that holds them).
         **fit_params
-            Passed to skorch (the module's ``forward``).
+            Passed to the module's ``forward`` in every call (training and the importance pass).
 
         Returns
         -------
@@ -151,51 +155,77 @@ class SklearnNetClassifier(NeuralNetClassifier):
         """
         with all_or_nothing(self, self._records):
             self.validate_settings()
+            X, y = rows_of_dataset(X, y)
             X32 = check_features(self, X, reset=True)
             y = check_labels(y, len(X32))
             if len(X32) < 2:
                 raise ValueError(f"{type(self).__name__} needs at least 2 samples to train; got 1 sample.")
-            classes = np.unique(y if self.classes is None else self.classes)
-            if len(classes) < 2:
-                raise ValueError(f"y has a single class ({classes.tolist()[0]!r}); a classifier needs at least 2.")
+            classes, y_enc = self._classes_for(y)
             self.__dict__["_classes_"] = classes
-            y_enc = encode_labels(y, classes)
             with self._seeded():
                 if not self.warm_start or not self.initialized_:
                     self.initialize()
-                self._check_module_runs(X32)
+                self._check_module_runs(X32, fit_params)
                 self._run_training(X32, y_enc, self.max_epochs, interruptible=True, **fit_params)
             rows = self._trained_rows(len(X32))
-            self._after_training(X32[rows], y_enc[rows], fresh=True)
+            self._after_training(X32[rows], y_enc[rows], fresh=True, fit_params=fit_params)
         return self
 
-    def partial_fit(self, X, y, classes=None, **fit_params: Any):
-        """Train one more ``max_epochs`` round on ``X, y`` without re-initialising.
+    def _classes_for(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The classes and the encoded labels: sorted labels of ``y``, or the ``classes`` parameter as given.
+
+        With ``classes``, each label is its position in ``classes``; integer labels that are
+        not among ``classes`` but are valid positions are taken as positions (skorch's way).
+        """
+        if self.classes is None:
+            classes = np.unique(y)
+            if len(classes) < 2:
+                raise ValueError(f"y has a single class ({classes.tolist()[0]!r}); a classifier needs at least 2.")
+            return classes, encode_labels(y, classes)
+        classes = np.asarray(self.classes)
+        if len(classes) < 2:
+            raise ValueError(f"classes must name at least 2 classes; got {classes.tolist()!r}.")
+        if np.isin(y, classes).all():
+            order = {label: position for position, label in enumerate(classes.tolist())}
+            return classes, np.array([order[label] for label in y.tolist()], dtype=np.int64)
+        if np.issubdtype(np.asarray(y).dtype, np.integer) and y.min() >= 0 and y.max() < len(classes):
+            return classes, np.asarray(y, dtype=np.int64)
+        return classes, encode_labels(y, classes)  # the clear error for unknown labels
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params: Any):
+        """Train one more round on ``X, y`` without re-initialising (``epochs=`` sets its length).
+
+        A network that is initialised (``initialize()``, ``load_params``) keeps its weights;
+        otherwise it is initialised first. The importance cache becomes stale.
 
         Returns
         -------
         self
         """
-        first_call = not self.__sklearn_is_fitted__()
+        epochs = fit_params.pop("epochs", self.max_epochs)
         with all_or_nothing(self, self._records):
-            if first_call:
+            if not self.initialized_:
                 self.validate_settings()
-            X32 = check_features(self, X, reset=first_call)
+            X, y = rows_of_dataset(X, y)
+            X32 = check_features(self, X, reset="n_features_in_" not in self.__dict__)
             y = check_labels(y, len(X32))
-            if first_call:
-                self.__dict__["_classes_"] = np.unique(y if classes is None else classes)
-            y_enc = encode_labels(y, self.classes_)
-            with self._seeded() if first_call else contextlib.nullcontext():
-                if first_call:
+            if "_classes_" not in self.__dict__:
+                if classes is not None:
+                    self.classes = classes
+                self.__dict__["_classes_"], y_enc = self._classes_for(y)
+            else:
+                y_enc = encode_labels(y, self.classes_)
+            with self._seeded() if not self.initialized_ else contextlib.nullcontext():
+                if not self.initialized_:
                     self.initialize()
-                    self._check_module_runs(X32)
-                self._run_training(X32, y_enc, self.max_epochs, interruptible=True, **fit_params)
+                    self._check_module_runs(X32, fit_params)
+                self._run_training(X32, y_enc, epochs, interruptible=True, _routing_method="partial_fit", **fit_params)
             rows = self._trained_rows(len(X32))
-            self._after_training(X32[rows], y_enc[rows], fresh=False)
+            self._after_training(X32[rows], y_enc[rows], fresh=False, fit_params=fit_params)
         return self
 
-    def _after_training(self, X32: np.ndarray, y_enc: np.ndarray, *, fresh: bool) -> None:
-        """Hook: ``fit`` (``fresh``) or ``partial_fit`` trained on these rows."""
+    def _after_training(self, X32: np.ndarray, y_enc: np.ndarray, *, fresh: bool, fit_params: dict) -> None:
+        """Hook: ``fit`` (``fresh``) or ``partial_fit`` trained on these rows, with these fit params."""
 
     def get_split_datasets(self, X, y=None, **fit_params):
         dataset_train, dataset_valid = super().get_split_datasets(X, y, **fit_params)
@@ -207,17 +237,19 @@ class SklearnNetClassifier(NeuralNetClassifier):
         rows = self.__dict__.pop("_split_train_rows", None)
         return slice(None) if rows is None else np.sort(np.asarray(rows))[np.asarray(rows) < n_rows]
 
-    def _check_module_runs(self, X32: np.ndarray) -> None:
+    def _check_module_runs(self, X32: np.ndarray, fit_params: dict) -> None:
         """One forward pass on two rows: a clear error now instead of a shape error deep in training."""
         probe = torch.as_tensor(X32[:2]).to(self.device)
         try:
             with torch.no_grad(), eval_mode(self.module_):
-                output = self.module_(probe)
+                output = self.module_(probe, **fit_params)
         except (RuntimeError, ValueError, TypeError) as error:
             raise ValueError(
                 f"The module {type(self.module_).__name__} cannot run on X of shape {X32.shape} "
                 f"(n_features_in_={self.n_features_in_}): {error}"
             ) from None
+        if isinstance(output, tuple):  # skorch: the first output is the prediction
+            output = output[0]
         if not isinstance(output, torch.Tensor) or tuple(output.shape) != (len(probe), len(self.classes_)):
             shape = tuple(output.shape) if isinstance(output, torch.Tensor) else type(output).__name__
             raise ValueError(
@@ -325,14 +357,17 @@ class SklearnNetClassifier(NeuralNetClassifier):
         return super().predict_proba(check_features(self, X, reset=False))
 
     def predict(self, X) -> np.ndarray:
-        """Predicted labels, from ``classes_``.
+        """Predicted labels, from ``classes_`` (class indices for a network that does not know its classes).
 
         Returns
         -------
         ndarray of shape (n_samples,)
         """
-        proba = self.predict_proba(X)
-        return self.classes_[proba.argmax(axis=1)]
+        indices = self.predict_proba(X).argmax(axis=1)
+        try:
+            return self.classes_[indices]
+        except AttributeError:  # initialised and loaded, never fitted, no `classes`: skorch's answer
+            return indices
 
     def probabilities(self, X: Tensor) -> Tensor:
         """Class probabilities of validated float32 rows, as a CPU tensor."""

@@ -26,7 +26,7 @@ from torch import Tensor
 from torch.func import functional_call, jvp
 
 from ._validation import prepare_rows
-from .torch_utils import device_of, eval_mode, row_slices, trainable_parameters
+from .torch_utils import device_of, eval_mode, parameters_kept, row_slices, trainable_parameters
 from .unlearning import EWCAscent, FineTune, NewtonStep, summed_loss_gradient
 
 CAUSE_METHODS = ("ewc", "influence")
@@ -107,7 +107,8 @@ def _influence_scores(clf, X, y, X_fail, y_fail, *, delta: float) -> np.ndarray:
                 return F.cross_entropy(logits, yb, reduction="none")
 
             # The directional derivative of each row's loss along the step that fits F.
-            _, tangent = jvp(losses, (theta,), (direction,))
+            with parameters_kept(module):
+                _, tangent = jvp(losses, (theta,), (direction,))
             scores.append(tangent.detach().cpu())
     return torch.cat(scores).numpy()
 

@@ -24,13 +24,14 @@ def device_of(module: nn.Module) -> torch.device:
 @contextmanager
 def module_mode(module: nn.Module, training: bool) -> Iterator[nn.Module]:
     """Put every submodule in training or eval mode, and restore each one's own mode on exit."""
-    modes = {m: m.training for m in module.modules()}
-    module.train(training)
+    changed = [m for m in module.modules() if m.training != training]
+    for m in changed:
+        m.training = training  # what Module.train sets, one module at a time (no recursion)
     try:
         yield module
     finally:
-        for m, was_training in modes.items():
-            m.train(was_training)
+        for m in changed:
+            m.training = not training
 
 
 def eval_mode(module: nn.Module):
@@ -78,3 +79,30 @@ def flat_weights(module: nn.Module) -> Tensor:
 def clone_parameters(module: nn.Module) -> dict[str, Tensor]:
     """A detached copy of every trainable parameter, on its own device."""
     return {name: p.detach().clone() for name, p in trainable_parameters(module).items()}
+
+
+def forward_arguments(module: nn.Module) -> list[str]:
+    """The arguments of ``module.forward`` after the input that have no default (fit params it needs)."""
+    import inspect
+
+    parameters = list(inspect.signature(module.forward).parameters.values())[1:]
+    return [p.name for p in parameters if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+
+
+@contextmanager
+def parameters_kept(module: nn.Module) -> Iterator[None]:
+    """Put every parameter object back where it was on exit (under every name it has).
+
+    ``torch.func.functional_call`` swaps tensors into a module and back; for a module used
+    at two places (a shared activation) it can leave a transform-wrapped tensor behind.
+    """
+    places = [
+        (module.get_submodule(path.rpartition(".")[0]) if "." in path else module, path.rpartition(".")[2], p)
+        for path, p in module.named_parameters(remove_duplicate=False)
+    ]
+    try:
+        yield
+    finally:
+        for owner, name, parameter in places:
+            if owner._parameters.get(name) is not parameter:
+                owner._parameters[name] = parameter

@@ -7,8 +7,13 @@ largest ``s`` in ``SCALES`` at which both the rows' *mean confidence* (the mean 
 the model gives each row's label) and their *accuracy* are at most ``TOLERANCE`` (one
 percentage point) below their values when the model was trained — or, if earlier forgets
 already used that room, no lower than before this one; ``s = 0`` (no update) when no scale
-qualifies. Every weight-changing method is a move from ``w`` to ``w'``, so one rule serves
-all of them, dampening included.
+qualifies. And the move must be *specific*: where it lowers the guard rows' mean
+confidence at all, it must lower the forget rows' mean confidence at least ``SPECIFICITY``
+(ten) times as much; a move that takes as much from the kept rows as from the forgotten
+ones is not forgetting those rows, it is degrading the model (what the path-gradient step
+does to correctly labelled rows of a model that never memorised them: retraining without
+them would change nothing). Every weight-changing method is a move from ``w`` to ``w'``,
+so one rule serves all of them, dampening included.
 
 Why these two and not the loss: the guard rows were trained on, so a model that memorised
 them has a loss near zero on them, and any real forgetting multiplies that loss many times
@@ -38,6 +43,7 @@ from ..torch_utils import device_of, eval_mode, row_batches, trainable_parameter
 
 SCALES = (1.0, 0.7, 0.5, 0.35, 0.25, 0.18, 0.125, 0.0625)
 TOLERANCE = 0.01  # how far the guard rows' mean confidence and accuracy may fall below the model as trained
+SPECIFICITY = 10.0  # how many times more the forget rows' mean confidence must fall than the guard rows'
 MAX_ROWS = 1024
 MAX_BYTES = 2**26
 _BATCH = 4096
@@ -116,7 +122,11 @@ def label_confidence(module: nn.Module, X: Tensor, y: Tensor) -> tuple[Tensor, T
 
 
 def guard_update(
-    module: nn.Module, before: dict[str, Tensor], rows: GuardRows, scores_before: tuple[float, float]
+    module: nn.Module,
+    before: dict[str, Tensor],
+    rows: GuardRows,
+    scores_before: tuple[float, float],
+    forget_rows: tuple[Tensor, Tensor],
 ) -> dict:
     """Scale the move from ``before`` to the module's current weights back until it is safe.
 
@@ -130,6 +140,8 @@ def guard_update(
         The reference sample (forget rows already removed); not empty.
     scores_before : (float, float)
         Mean confidence and accuracy of ``rows`` before the update.
+    forget_rows : (Tensor, Tensor)
+        The rows being forgotten and their labels (for the specificity check).
 
     Returns
     -------
@@ -142,15 +154,37 @@ def guard_update(
     after = {k: p.detach().clone() for k, p in params.items()}
     anchor = (float(rows.anchor.mean()), float(rows.anchor_correct.float().mean()))
     bounds = tuple(min(a - TOLERANCE, b) for a, b in zip(anchor, scores_before, strict=True))
-    chosen, scores = 0.0, scores_before
-    for scale in SCALES:
+    _move(params, before, after, 0.0)
+    forget_before = float(label_confidence(module, *forget_rows)[0].mean())
+
+    def check(scale: float):
+        """The guard-row scores and forget-row confidence at ``scale`` if the move is acceptable there, else None."""
         _move(params, before, after, scale)
         trial = rows.scores(module)
-        if all(np.isfinite(t) and t >= b for t, b in zip(trial, bounds, strict=True)):
-            chosen, scores = scale, trial
-            break
-    else:
-        _move(params, before, after, 0.0)
+        if not all(np.isfinite(t) and t >= b for t, b in zip(trial, bounds, strict=True)):
+            return None
+        forget_trial = float(label_confidence(module, *forget_rows)[0].mean())
+        guard_drop = scores_before[0] - trial[0]
+        specific = guard_drop <= 0 or forget_before - forget_trial >= SPECIFICITY * guard_drop
+        return (trial, forget_trial) if specific else None
+
+    chosen, scores, forget_after = 0.0, scores_before, forget_before
+    # The largest acceptable scale, found by bisection over SCALES (harm grows with the
+    # scale): a handful of checks instead of one per scale. Every scale kept was checked.
+    low, high = len(SCALES), 0  # SCALES[low:] ... : indices, SCALES is decreasing
+    result = check(SCALES[-1])
+    if result is not None:
+        best, low = len(SCALES) - 1, len(SCALES) - 1
+        while high < low:
+            middle = (high + low) // 2
+            found = check(SCALES[middle])
+            if found is not None:
+                best, result, low = middle, found, middle
+            else:
+                high = middle + 1
+        chosen = SCALES[best]
+        (scores, forget_after) = result
+    _move(params, before, after, chosen)
     return {
         "guard_scale": chosen,
         "guard_confidence_before": scores_before[0],
@@ -159,6 +193,8 @@ def guard_update(
         "guard_accuracy_before": scores_before[1],
         "guard_accuracy_after": scores[1],
         "guard_accuracy_bound": bounds[1],
+        "guard_forget_confidence_before": forget_before,
+        "guard_forget_confidence_after": forget_after,
         "guard_rows": len(rows),
     }
 

@@ -40,7 +40,7 @@ def run_forget(
             raise TypeError(f"{type(stage).__name__}.forget must return a ForgetOutcome; it returned {outcome!r}.")
         report = {"method": method_name(stage), **outcome.details}
         if guarded:
-            report.update(_guard(host, before, guard_rows, scores))
+            report.update(_guard(host, before, guard_rows, scores, (request.X_forget, request.y_forget)))
         reports.append(report)
     details = {k: v for k, v in reports[main].items() if k != "method"}
     if len(reports) > 1:
@@ -48,7 +48,9 @@ def run_forget(
     return outcome, details
 
 
-def _guard(host: ForgetHost, before, rows: GuardRows | None, scores: tuple[float, float] | None) -> dict[str, Any]:
+def _guard(
+    host: ForgetHost, before, rows: GuardRows | None, scores: tuple[float, float] | None, forget_rows
+) -> dict[str, Any]:
     if rows is None or len(rows) == 0:
         # The safe side: no reference rows, no way to know the update is harmless.
         for name, p in host.module_.named_parameters():
@@ -62,4 +64,4 @@ def _guard(host: ForgetHost, before, rows: GuardRows | None, scores: tuple[float
             stacklevel=4,
         )
         return {"guard_scale": 0.0, "guard_rows": 0, "guard_note": "no reference rows: update not applied"}
-    return guard_update(host.module_, before, rows, scores)
+    return guard_update(host.module_, before, rows, scores, forget_rows)
