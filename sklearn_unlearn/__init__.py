@@ -1,5 +1,6 @@
 """Remove what a trained neural network learned from bad training rows, inside scikit-learn."""
 
+from . import datasets
 from .classifier import UnlearnableClassifier
 from .detection import CleanlabDetector
 from .losses import SDLoss
@@ -40,6 +41,7 @@ __all__ = [
     "SmallCNN",
     "UnlearnPipeline",
     "UnlearnableClassifier",
+    "datasets",
     "forget",
     "identify_causes",
     "make_pipeline",

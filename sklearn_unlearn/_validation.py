@@ -7,8 +7,8 @@ import scipy.sparse as sp
 import torch
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d, validate_data
+from skorch.dataset import ERROR_MSG_1_ITEM, ERROR_MSG_MORE_THAN_2_ITEMS, unpack_data
 from skorch.dataset import Dataset as SkorchDataset
-from skorch.dataset import unpack_data
 from skorch.utils import to_numpy
 from torch.utils.data import Dataset as TorchDataset
 from torch.utils.data import TensorDataset
@@ -33,7 +33,7 @@ def rows_of_dataset(X, y):
                 f"{type(X).__name__} has no __len__: UnlearnableClassifier reads a Dataset row by row up to its "
                 "length. Give it __len__, or pass arrays."
             )
-        items = [unpack_data(X[i]) for i in range(len(X))]
+        items = [_pair(X[i]) for i in range(len(X))]
         X_rows = np.stack([to_numpy(torch.as_tensor(x)) for x, _ in items]) if items else np.empty((0, 0))
         y_rows = np.asarray([to_numpy(torch.as_tensor(t)) for _, t in items]) if items else None
     if isinstance(X_rows, dict):
@@ -41,6 +41,15 @@ def rows_of_dataset(X, y):
     return to_numpy(X_rows) if isinstance(X_rows, torch.Tensor) else X_rows, (
         y if y is not None else (to_numpy(y_rows) if isinstance(y_rows, torch.Tensor) else y_rows)
     )
+
+
+def _pair(item):
+    """``(x, y)`` from a dataset item, with skorch's messages for items of another length."""
+    if not isinstance(item, (tuple, list)) or len(item) < 2:
+        raise ValueError(ERROR_MSG_1_ITEM)
+    if len(item) > 2:
+        raise ValueError(ERROR_MSG_MORE_THAN_2_ITEMS.format(len(item)))
+    return unpack_data(item)
 
 
 _DICT_INPUT = (

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import torch
 from torch import Tensor
@@ -43,7 +45,8 @@ class ImportanceNetClassifier(SklearnNetClassifier):
         """
         progress = bool(self.verbose) and len(X) >= _PROGRESS_MIN_ROWS
         options = {"progress": progress, "forward_kwargs": forward_kwargs}
-        with eval_mode(self.criterion_):
+        criterion = getattr(self, "criterion_", None)
+        with eval_mode(criterion) if isinstance(criterion, torch.nn.Module) else contextlib.nullcontext():
             if self.importance == "minibatch":
                 return minibatch_importances(self.module_, X, y, self.eval_loss, self.batch_size, **options)
             chunk = max(self.batch_size, _PER_SAMPLE_CHUNK) if self.batch_size > 0 else _PER_SAMPLE_CHUNK

@@ -19,9 +19,9 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, validate_parameter_constraints
-from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNetClassifier
 from skorch.dataset import Dataset
+from skorch.utils import check_is_fitted as check_initialized
 from torch import Tensor, nn
 
 from ._validation import check_features, check_labels, encode_labels, rows_of_dataset
@@ -52,8 +52,8 @@ class SklearnNetClassifier(NeuralNetClassifier):
 
     _parameter_constraints: dict = {
         "module": [callable],
-        "criterion": [callable],
-        "optimizer": [callable],
+        "criterion": [callable, None],
+        "optimizer": [callable, None],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left"), Options(Integral, {-1})],
@@ -351,7 +351,7 @@ class SklearnNetClassifier(NeuralNetClassifier):
         -------
         ndarray of shape (n_samples, n_classes)
         """
-        check_is_fitted(self)
+        check_initialized(self)
         if isinstance(X, torch.utils.data.Dataset):  # skorch's own scoring passes its validation Dataset
             return super().predict_proba(X)
         return super().predict_proba(check_features(self, X, reset=False))

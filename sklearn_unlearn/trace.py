@@ -62,8 +62,8 @@ class Trace:
 
 def describe_optimizer(optimizer: Any) -> dict[str, Any]:
     """Class name and first parameter group's momentum / weight decay (any optimizer-like object)."""
-    groups = getattr(optimizer, "param_groups", None) or [{}]
-    group = groups[0] if isinstance(groups[0], dict) else {}
+    groups = getattr(optimizer, "param_groups", None)
+    group = groups[0] if isinstance(groups, (list, tuple)) and groups and isinstance(groups[0], dict) else {}
     described: dict[str, Any] = {"name": type(optimizer).__name__}
     for key in ("momentum", "weight_decay", "nesterov", "betas"):
         if key in group:
@@ -73,7 +73,7 @@ def describe_optimizer(optimizer: Any) -> dict[str, Any]:
 
 def _current_lr(optimizer: Any) -> float:
     groups = getattr(optimizer, "param_groups", None)
-    if groups and isinstance(groups[0], dict) and "lr" in groups[0]:
+    if isinstance(groups, (list, tuple)) and groups and isinstance(groups[0], dict) and "lr" in groups[0]:
         return float(groups[0]["lr"])
     return float("nan")
 

@@ -16,6 +16,9 @@ leaves the list.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 import skorch
 import torch
@@ -23,7 +26,55 @@ from skorch.dataset import ValidSplit
 
 from sklearn_unlearn import UnlearnableClassifier
 
-EXPECTED_FAILURES: dict[str, str] = {}
+MAX_EPOCHS_0 = "max_epochs=0 is refused: fit trains (skorch builds an untrained net); initialize() builds one"
+CLASS_NAME = "expects the class to be called NeuralNetClassifier in a message or repr"
+EXTRA_CALLS = "fit also calls the module for its importance pass (and a two-row shape check), so more calls"
+ARRAYS = "X is read into one array per row: dict inputs are refused by name"
+EXPECTED_FAILURES: dict[str, str] = {
+    "TestNeuralNet::test_non_binary_classes_set_by_default": MAX_EPOCHS_0,
+    "TestNeuralNet::test_classes_data_torch_tensor": MAX_EPOCHS_0,
+    "TestNeuralNet::test_classes_with_gaps": MAX_EPOCHS_0,
+    "TestNeuralNet::test_pass_classes_explicitly_overrides": MAX_EPOCHS_0,
+    "TestNeuralNet::test_classes_are_set_with_tensordataset_explicit_y": MAX_EPOCHS_0,
+    "TestNeuralNet::test_classes_are_set_with_tensordataset_implicit_y": MAX_EPOCHS_0,
+    "TestNeuralNet::test_error_when_classes_could_not_be_inferred": MAX_EPOCHS_0,
+    "TestNeuralNet::test_pass_empty_classes_raises[classes0]": "classes=[] is refused at fit: a classifier needs 2",
+    "TestNeuralNet::test_pass_empty_classes_raises[classes1]": "classes=[] is refused at fit: a classifier needs 2",
+    "TestNeuralNet::test_clone_results_in_uninitialized_net": MAX_EPOCHS_0,
+    "TestNeuralNet::test_with_initialized_module_partial_fit": MAX_EPOCHS_0,
+    "TestNeuralNet::test_with_initialized_module_warm_start": MAX_EPOCHS_0,
+    "TestNeuralNet::test_call_fit_twice_retrains": MAX_EPOCHS_0,
+    "TestNeuralNet::test_call_fit_twice_warmstart": MAX_EPOCHS_0,
+    "TestNeuralNet::test_not_init_raises[predict]": CLASS_NAME,
+    "TestNeuralNet::test_not_init_raises[predict_proba]": CLASS_NAME,
+    "TestNeuralNet::test_not_init_raises[forward]": CLASS_NAME,
+    "TestNeuralNet::test_not_init_raises[forward_iter]": CLASS_NAME,
+    "TestNeuralNet::test_not_fitted_raises": CLASS_NAME,
+    "TestNeuralNet::test_repr_uninitialized_works": CLASS_NAME,
+    "TestNeuralNet::test_repr_initialized_works": CLASS_NAME,
+    "TestNeuralNet::test_repr_fitted_works": CLASS_NAME,
+    "TestNeuralNet::test_callback_keeps_order": "a TrainingTrace callback is always added (it records w_0 and the steps)",
+    "TestNeuralNet::test_fit_params_passed_to_module": EXTRA_CALLS,
+    "TestNeuralNet::test_fit_params_passed_to_module_in_pipeline": EXTRA_CALLS,
+    "TestMetadataRouting::test_fit_with_extra_params_and_routing": EXTRA_CALLS,
+    "TestMetadataRouting::test_partial_fit_with_extra_params_and_routing": EXTRA_CALLS,
+    "TestNeuralNet::test_criterion_training_set_correctly": EXTRA_CALLS + " (the criterion, in eval mode)",
+    "TestMetadataRouting::test_undeclared_param_rejected_by_routing": "y with one class is refused at fit",
+    "TestNeuralNet::test_data_dict_and_fit_params": ARRAYS,
+    "TestNeuralNet::test_data_dict_and_fit_params_conflicting_names_raises": ARRAYS,
+    "TestNeuralNet::test_net_variable_prediction_lengths": "X must be one array: rows of different lengths are refused",
+    "TestNeuralNet::test_net_variable_label_lengths": "y must be one label per row: label sequences are refused",
+    "TestNeuralNet::test_predefined_split": "a Dataset passed to fit is read into arrays, so the loader gets those",
+    "TestNeuralNet::test_fit_with_dataset_stratified_without_explicit_y_raises": (
+        "y is read from the Dataset, so a stratified split needs no explicit y"
+    ),
+}
+# Not ours to pass: skorch's wheel does not ship the files these tests read (skorch's own class fails too).
+MISSING_FILES = {
+    "TestNeuralNet::test_load_cuda_params_to_cpu[f_params-net_cuda.pt]",
+    "TestNeuralNet::test_load_cuda_params_to_cpu[f_optimizer-optimizer_cuda.pt]",
+    "TestNeuralNet::test_pickle_load[False]",
+}
 _SKORCH_SPLIT = ValidSplit(5, stratified=True)  # skorch's default train_split
 
 
@@ -67,13 +118,17 @@ class SkorchDefaultsClassifier(UnlearnableClassifier):
 
 def pytest_configure(config):
     skorch.NeuralNetClassifier = SkorchDefaultsClassifier
+    # Some of skorch's tests read files by paths relative to the folder that holds skorch.
+    os.chdir(Path(skorch.__file__).resolve().parents[1])
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        reason = EXPECTED_FAILURES.get(_key(item))
-        if reason:
-            item.add_marker(pytest.mark.xfail(reason=reason, strict=True))
+        key = _key(item)
+        if key in MISSING_FILES:
+            item.add_marker(pytest.mark.skip(reason="skorch's wheel does not ship the CUDA files this test reads"))
+        elif key in EXPECTED_FAILURES:
+            item.add_marker(pytest.mark.xfail(reason=EXPECTED_FAILURES[key], strict=True))
 
 
 def _key(item) -> str:
