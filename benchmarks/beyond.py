@@ -50,7 +50,7 @@ from .table4 import RATES
 PLANS = {  # name: (parameters set on the copy, given the retain rows, forget's guard argument)
     "retrain": ({"forget_method": "retrain"}, True, None),
     "fine-tune": ({"forget_method": FineTune(epochs=1, lr_factor=0.95)}, True, None),
-    "ASSD (paper)": ({"forget_method": ASSD(followed_by=None), "importance": "minibatch"}, True, False),
+    "ASSD (paper)": ({"forget_method": ASSD(preceded_by=None), "importance": "minibatch"}, True, False),
     "default": ({}, False, None),
     "default, unguarded": ({}, False, False),
     "path gradient": ({"forget_method": "path_gradient"}, False, None),

@@ -320,7 +320,7 @@ class UnlearnableClassifier(ImportanceNetClassifier):
     ) -> UnlearnableClassifier:
         """Remove what the network learned from the rows ``(X, y)``.
 
-        Runs ``forget_method`` (by default ASSD then a path-gradient step, each behind the
+        Runs ``forget_method`` (by default a path-gradient step then ASSD, each behind the
         guard: no parameters, no retain rows). A failed call — bad input, a bad
         parameter, an error or Ctrl-C inside the method — leaves the model exactly as it
         was. ``forget_log_[-1]`` says what happened, the guard's scale included.

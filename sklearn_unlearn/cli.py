@@ -21,7 +21,7 @@ Delivery-delay prediction with label errors, end to end, on real data.
 3. Train the paper's large MLP (5 x 250) on the noisy rows: the baseline. It memorises
    many of the wrong labels.
 4. Forget the wrong rows from copies of the baseline, knowing which they are: the package
-   default (forget_method="assd": ASSD, then a path-gradient step, each behind the guard; no
+   default (forget_method="assd": a path-gradient step, then ASSD, each behind the guard; no
    retain rows), the ASSD rule alone as its authors run it (unguarded), path gradient alone,
    fine-tune (one epoch on the clean rows) and retrain from scratch on the clean rows.
 5. Print test accuracy, agreement with the wrong labels on the forgotten rows (lower means
@@ -104,7 +104,7 @@ def run_demo(args: argparse.Namespace) -> int:
     retain = {"X_retain": task.X_train[~wrong], "y_retain": y_noisy[~wrong]}
     plans = [
         (DEFAULT_LABEL, {}, {}),
-        ("ASSD rule alone (authors')", {"forget_method": ASSD(followed_by=None)}, {"guard": False}),
+        ("ASSD rule alone (authors')", {"forget_method": ASSD(preceded_by=None)}, {"guard": False}),
         ("path gradient, guarded", {"forget_method": "path_gradient"}, {}),
         ("fine-tune 1 epoch", {"forget_method": FineTune(lr_factor=0.95)}, retain),
         ("retrain on clean rows", {"forget_method": "retrain"}, retain),

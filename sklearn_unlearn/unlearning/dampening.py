@@ -18,36 +18,37 @@ def _dampening_details(alpha: float, lam: float, counts: dict[str, int]) -> dict
 
 
 class ASSD(BaseUnlearner):
-    """Adaptive selective synaptic dampening (Schoepf, Foster, Brintrup 2024), then a path-gradient step.
+    """A path-gradient step, then adaptive selective synaptic dampening (Schoepf, Foster, Brintrup 2024).
 
     The ASSD rule: ``α`` is the ``p``-th percentile of ``I_Df / I_Dr`` with
     ``p = 100 − ln(1 + 100 · |D_f| / (|D_r| + |D_f|))``, then the SSD rule with ``λ = 1``,
     against the retain-set importances as in the authors' code. No parameter to tune.
 
-    By default the dampening is followed by a ``PathGradient`` step, and the
+    By default a ``PathGradient`` step comes first and the dampening second, and the
     classifier's guard checks each of the two on its own. Why: on tabular models the
     rule's selection lands on the weights that carry the main signal when the forget rows
     are mislabelled (their large loss gradients dominate ``I_Df`` exactly there), so the
     guard scales it back to almost nothing, and the dampening alone then forgets nothing.
+    Dampening first also used up the guard's shared room before the step that forgets.
     The docs' methods page has the measurements.
 
     Parameters
     ----------
-    followed_by : {"path_gradient"} or None, default="path_gradient"
-        The second stage. None runs the ASSD rule alone (with ``guard=False``,
+    preceded_by : {"path_gradient"} or None, default="path_gradient"
+        The stage that runs before the dampening. None runs the ASSD rule alone (with ``guard=False``,
         ``importance="minibatch"`` and retain rows: exactly the authors' method).
     """
 
     name = "assd"
-    _parameter_constraints: dict = {"followed_by": [StrOptions({"path_gradient"}), None]}
+    _parameter_constraints: dict = {"preceded_by": [StrOptions({"path_gradient"}), None]}
 
-    def __init__(self, followed_by: str | None = "path_gradient") -> None:
-        self.followed_by = followed_by
+    def __init__(self, preceded_by: str | None = "path_gradient") -> None:
+        self.preceded_by = preceded_by
 
     def stages(self) -> list[BaseUnlearner]:
         # The path-gradient step goes first: the guard's room is shared by the stages, and
         # dampening that came first used it up without forgetting (docs, methods page).
-        return [self] if self.followed_by is None else [PathGradient(), self]
+        return [self] if self.preceded_by is None else [PathGradient(), self]
 
     def forget(self, host: ForgetHost, request: ForgetRequest) -> ForgetOutcome:
         imp = host.importance_split(request)
