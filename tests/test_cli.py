@@ -10,7 +10,7 @@ def test_demo_quick_runs_end_to_end(tmp_path, capsys):
     output = capsys.readouterr().out
     for method in (
         "baseline",
-        "default: ASSD + path gradient, guarded",
+        "default: path gradient + ASSD, guarded",
         "ASSD rule alone",
         "path gradient",
         "fine-tune",

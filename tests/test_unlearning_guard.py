@@ -137,3 +137,13 @@ def test_the_guard_switch_is_validated(model, value):
         copy.deepcopy(clf).set_params(guard=value).forget(X[:5], y[:5]) if value is not None else copy.deepcopy(
             clf
         ).forget(X[:5], y[:5], guard="no")
+
+
+def test_a_two_stage_forget_logs_the_scale_kept_for_each_stage(model):
+    clf, X, y = model
+    entry = copy.deepcopy(clf).forget(X[:20], y[:20]).forget_log_[-1]
+    assert [stage["method"] for stage in entry["stages"]] == ["path_gradient", "assd"]
+    assert entry["guard_scales"] == [stage["guard_scale"] for stage in entry["stages"]]
+    assert all(0.0 <= scale <= 1.0 for scale in entry["guard_scales"])
+    unguarded = copy.deepcopy(clf).forget(X[:20], y[:20], guard=False).forget_log_[-1]
+    assert unguarded["guard_scales"] == [None, None]

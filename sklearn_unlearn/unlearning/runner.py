@@ -27,7 +27,9 @@ def run_forget(
 
     Returns the last stage's outcome and the log entry's details: the details (and guard
     report) of the stage that is ``unlearner`` itself, or else of the first stage, at the
-    top level, and one dict per stage under ``"stages"`` when there are several.
+    top level, and one dict per stage under ``"stages"`` when there are several, with
+    ``"guard_scales"`` (one per stage, None where a stage is not guarded) beside them: the
+    top-level details describe what that stage proposed, the scales what was kept.
     """
     reports, outcome, main = [], ForgetOutcome(None), 0
     for index, stage in enumerate(stages_of(unlearner)):
@@ -45,6 +47,7 @@ def run_forget(
     details = {k: v for k, v in reports[main].items() if k != "method"}
     if len(reports) > 1:
         details["stages"] = reports
+        details["guard_scales"] = [report.get("guard_scale") for report in reports]
     return outcome, details
 
 
