@@ -4,8 +4,9 @@
     python -m benchmarks.mia --quick    # a CI-sized run (writes nothing)
 
 For each dataset, error rate and seed: relabel that share of the training rows uniformly to another
-class, train the model on them (baseline), then forget the relabelled rows with ASSD (per-sample
-importances from the cache, the package default) and retrain without them (the reference). Reports
+class, train the model on them (baseline), then forget the relabelled rows with the package default
+(a path-gradient step, then ASSD, each guarded), with the ASSD rule alone and unguarded (per-sample
+importances from the cache), and by retraining without them (the reference). Reports
 test accuracy, accuracy on the forgotten rows against the wrong labels they were trained with
 (lower = forgotten), and the SSD code's MIA (share of forgotten rows an entropy-based attacker
 calls "member"; the ideal is the retrained model's value), mean ± std over seeds.
@@ -29,7 +30,7 @@ from sklearn.model_selection import train_test_split
 from skorch.callbacks import LRScheduler
 from torch.optim.lr_scheduler import ExponentialLR
 
-from sklearn_unlearn import SmallCNN, UnlearnableClassifier
+from sklearn_unlearn import ASSD, SmallCNN, UnlearnableClassifier
 from sklearn_unlearn.datasets import inject_label_noise, load_dataco, load_supply_chain
 from sklearn_unlearn.metrics import forget_report
 
@@ -72,9 +73,16 @@ def run_once(name, data, rate: float, seed: int) -> list[dict]:
     y_noisy, _, chosen = inject_label_noise(y_train, rate, random_state=seed, return_selected=True)
     X_f, y_f, X_r, y_r = X_train[chosen], y_noisy[chosen], X_train[~chosen], y_noisy[~chosen]
     models = {"baseline": timed(lambda: model(seed).fit(X_train, y_noisy))}
-    for method, retain in (("ASSD", {}), ("retrain", {"X_retain": X_r, "y_retain": y_r})):
-        clone = copy.deepcopy(models["baseline"][0]).set_params(forget_method=method.lower())
-        models[method] = timed(lambda clone=clone, retain=retain: clone.forget(X_f, y_f, **retain))
+    plans = (
+        ("default", "assd", {}, True),
+        ("ASSD rule alone, unguarded", ASSD(preceded_by=None), {}, False),
+        ("retrain", "retrain", {"X_retain": X_r, "y_retain": y_r}, True),
+    )
+    for label, method, retain, guard in plans:
+        clone = copy.deepcopy(models["baseline"][0]).set_params(forget_method=method)
+        models[label] = timed(
+            lambda clone=clone, retain=retain, guard=guard: clone.forget(X_f, y_f, guard=guard, **retain)
+        )
     records = []
     for method, (clf, seconds) in models.items():
         report = forget_report(clf, X_r, y_r, X_f, y_f, X_test, y_test)

@@ -37,8 +37,10 @@ class UnlearnableClassifier(ImportanceNetClassifier):
     ``optimizer__*``, ``callbacks``, ...) works as usual. It adds what sklearn users
     expect: it casts ``X`` to float32 (dense, sparse or DataFrame), encodes any labels
     (``classes_``), trains on all rows in shuffled batches, and infers the default
-    ``MLP``'s sizes. At the end of ``fit`` it caches the training-set importances, so
-    ``forget`` needs one pass over the forget rows.
+    ``MLP``'s sizes. At the end of ``fit`` it caches what forgetting needs (the
+    training-set importances, the starting weights and the training schedule), so
+    ``forget`` needs only the rows to forget: by default a path-gradient step and the
+    ASSD rule, each checked by the guard on a sample of the rows the model keeps.
 
     Parameters
     ----------
@@ -64,7 +66,8 @@ class UnlearnableClassifier(ImportanceNetClassifier):
         bar per training run add ``callbacks=[sklearn_unlearn.progress.EpochProgress()]``
         (or skorch's per-batch ``ProgressBar``).
     forget_method : str or strategy object, default="assd"
-        What ``forget`` does: ``"assd"``, ``"ssd"``, ``"finetune"``, ``"retrain"``,
+        What ``forget`` does: ``"assd"`` (a path-gradient step, then the ASSD rule;
+        ``ASSD(preceded_by=None)`` for the rule alone), ``"ssd"``, ``"finetune"``, ``"retrain"``,
         ``"single_gradient"`` (Thudi et al.), ``"path_gradient"`` (ours: the same along
         the path from the initial weights), ``"newton"`` or ``"ewc_ascent"`` (Tanno et
         al.'s treatments); or a strategy object such as ``SSD(alpha=5)`` (any object with

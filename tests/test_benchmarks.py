@@ -137,3 +137,19 @@ def test_assd_anatomy_quick(capsys):
     assert load_benchmark("assd_anatomy").main(["--quick"]) == 0
     output = capsys.readouterr().out
     assert "L1 mass removed" in output and "first-block units switching" in output
+
+
+def test_gpu_benchmark_quick(capsys):
+    # On a CPU-only machine part 4 compares the CPU with itself: the same saved weights forgotten twice.
+    assert load_benchmark("gpu").main(["--quick"]) == 0
+    output = capsys.readouterr().out
+    for part in ("## 1. fit, every forget, retrain", "## 2. Epoch time", "## 3. A large model", "## 4. CPU"):
+        assert part in output
+    for method in ("assd", "path_gradient", "ssd", "single_gradient", "newton", "finetune", "retrain"):
+        assert f"| {method} " in output
+
+
+def test_train_speed_quick(capsys):
+    assert load_benchmark("train_speed").main(["--quick"]) == 0
+    output = capsys.readouterr().out
+    assert "fit / plain" in output and "importance / fit epoch" in output

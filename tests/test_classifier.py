@@ -1,3 +1,4 @@
+import copy
 import pickle
 
 import numpy as np
@@ -6,6 +7,7 @@ import pytest
 import scipy.sparse as sp
 import torch
 from sklearn.base import clone
+from sklearn.datasets import make_classification
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
@@ -246,3 +248,19 @@ def test_partial_fit_marks_cache_stale(data, fitted):
     kept_X, kept_y = np.concatenate([X[5:], X[:50]]), np.concatenate([y[5:], y[:50]])
     fitted.forget(X[:5], y[:5], X_retain=kept_X, y_retain=kept_y)
     assert fitted.n_train_ == len(kept_X)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_compile_true_gives_the_same_model_and_the_same_forgets():
+    # skorch's compile=True wraps the module in torch.compile; the "eager" backend keeps the wrapping
+    # (and its parameter names) without the minutes a real compile takes on a CPU.
+    X, y = make_classification(400, n_features=8, n_informative=5, n_classes=3, random_state=0)
+    params = {"module__hidden_layer_sizes": (16, 16), "max_epochs": 3, "random_state": 0}
+    plain = UnlearnableClassifier(**params).fit(X, y)
+    compiled = UnlearnableClassifier(**params, compile=True, compile__backend="eager").fit(X, y)
+    assert type(compiled.module_).__name__ == "OptimizedModule"
+    np.testing.assert_allclose(compiled.predict_proba(X), plain.predict_proba(X), atol=1e-6)
+    for method in ("assd", "path_gradient", "ssd"):
+        expected = copy.deepcopy(plain).set_params(forget_method=method).forget(X[:20], y[:20], guard=False)
+        got = copy.deepcopy(compiled).set_params(forget_method=method).forget(X[:20], y[:20], guard=False)
+        np.testing.assert_allclose(got.predict_proba(X), expected.predict_proba(X), atol=1e-6)
