@@ -12,7 +12,8 @@ test accuracy, accuracy on the forgotten rows against the wrong labels they were
 calls "member"; the ideal is the retrained model's value), mean ± std over seeds.
 
 Models: DataCo, paper features, the paper's 3x100 Linear-BatchNorm-ReLU MLP (batch 1024, 25 epochs,
-lr 0.1, lr x 0.95 per epoch); digits (sklearn's 8x8, 30 % test), SmallCNN (batch 32, 20 epochs, lr 0.1).
+lr 0.1, lr x 0.95 per epoch); digits (sklearn's 8x8, 30 % test), SmallCNN (batch 32, 30 epochs, lr 0.1
+annealed to 0, cosine).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import torch
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from skorch.callbacks import LRScheduler
-from torch.optim.lr_scheduler import ExponentialLR
+from torch.optim.lr_scheduler import CosineAnnealingLR, ExponentialLR
 
 from sklearn_unlearn import ASSD, SmallCNN, UnlearnableClassifier
 from sklearn_unlearn.datasets import inject_label_noise, load_dataco, load_supply_chain
@@ -54,12 +55,23 @@ def dataco(quick: bool):
 
 
 def digits(quick: bool):
+    """sklearn's 8x8 digits (30 % test), SmallCNN, plain SGD lr 0.1 annealed to 0 (cosine) over 30 epochs.
+
+    The annealing makes the baseline stable (98.7 ± 0.2 % over 5 seeds, against 95 ± 9 % for a
+    constant lr 0.1, whose last BatchNorm statistics can land badly).
+    """
     X, y = load_digits(return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(X / 16, y, test_size=0.3, random_state=0, stratify=y)
+    epochs = 3 if quick else 30
 
     def model(seed: int) -> UnlearnableClassifier:
         return UnlearnableClassifier(
-            module=SmallCNN, max_epochs=3 if quick else 20, lr=0.1, batch_size=32, random_state=seed
+            module=SmallCNN,
+            lr=0.1,
+            max_epochs=epochs,
+            batch_size=32,
+            callbacks=[("lr_schedule", LRScheduler(policy=CosineAnnealingLR, T_max=epochs))],
+            random_state=seed,
         )
 
     return X_train, y_train, X_test, y_test, model
