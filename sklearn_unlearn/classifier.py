@@ -358,8 +358,11 @@ class UnlearnableClassifier(ImportanceNetClassifier):
         start = time.perf_counter()
         with all_or_nothing(self, self._records), torch.random.fork_rng(devices=[]):
             point = self._importance_point_ or clone_parameters(self.module_)
+            record = self._record_after_forget(request, retain_record)
             guard_rows = self._guard_rows_.value
-            if guard_rows is not None:
+            if guard_rows is not None and record is not None:
+                guard_rows = guard_rows.kept_in(record.fingerprints)
+            elif guard_rows is not None:  # a loaded model: no record, so every copy of a forgotten row leaves
                 guard_rows = guard_rows.without(request.X_forget.numpy(), request.y_forget.numpy())
             try:
                 outcome, details = run_forget(self, unlearner, request, guard_rows, use_guard)
@@ -368,7 +371,7 @@ class UnlearnableClassifier(ImportanceNetClassifier):
                     guard_rows = guard_rows.reanchored(self.module_)  # retrained: a new model to guard
             finally:
                 self.__dict__.pop("_split_memo", None)
-            self._record_forget(request, retain_record, guard_rows, unlearner, details, time.perf_counter() - start)
+            self._record_forget(request, record, guard_rows, unlearner, details, time.perf_counter() - start)
         return self
 
     def _check_trained(self) -> None:
@@ -395,12 +398,14 @@ class UnlearnableClassifier(ImportanceNetClassifier):
         """
         return bool(getattr(self.validate_settings(), "needs_retain", False))
 
-    def _record_forget(self, request, retain_record, guard_rows, unlearner, details, seconds: float) -> None:
-        record = self._trained_rows_.value
+    def _record_after_forget(self, request, retain_record):
+        """The record of trained rows once the forget rows are gone (None for a loaded model)."""
         if retain_record is not None:
-            record = retain_record
-        elif record is not None:
-            record = record.without(request.X_forget.numpy(), request.y_forget.numpy())
+            return retain_record
+        record = self._trained_rows_.value
+        return None if record is None else record.without(request.X_forget.numpy(), request.y_forget.numpy())
+
+    def _record_forget(self, request, record, guard_rows, unlearner, details, seconds: float) -> None:
         self._trained_rows_ = LocalOnly(record)
         if guard_rows is not None:
             self._guard_rows_ = LocalOnly(guard_rows)

@@ -8,6 +8,7 @@ import torch
 from sklearn.datasets import make_classification
 
 from sklearn_unlearn import BaseUnlearner, ForgetOutcome, UnlearnableClassifier
+from sklearn_unlearn.membership import row_fingerprints
 from sklearn_unlearn.unlearning import guard
 
 from .conftest import assert_same_weights, weights
@@ -147,3 +148,17 @@ def test_a_two_stage_forget_logs_the_scale_kept_for_each_stage(model):
     assert all(0.0 <= scale <= 1.0 for scale in entry["guard_scales"])
     unguarded = copy.deepcopy(clf).forget(X[:20], y[:20], guard=False).forget_log_[-1]
     assert unguarded["guard_scales"] == [None, None]
+
+
+def test_forgetting_some_copies_of_repeated_rows_keeps_their_guard_rows():
+    # Tabular data often repeats rows. The guard sample must lose a row only when no copy of it is kept.
+    X, y = make_classification(200, n_features=6, n_informative=4, n_classes=2, random_state=1)
+    X, y = np.tile(X, (5, 1)), np.tile(y, 5)  # every row five times
+    clf = UnlearnableClassifier(module__hidden_layer_sizes=(16,), max_epochs=3, random_state=0).fit(X, y)
+    n_guard = len(clf._guard_rows_.value)
+    clf.forget(X[:800], y[:800])  # four copies of every row: one of each is kept
+    assert len(clf._guard_rows_.value) == n_guard
+    assert clf.forget_log_[-1]["guard_rows"] == n_guard
+    clf.forget(X[800:850], y[800:850])  # the last copy of 50 rows
+    gone = np.isin(clf._guard_rows_.value.fingerprints, row_fingerprints(X[800:850], y[800:850]))
+    assert not gone.any() and len(clf._guard_rows_.value) < n_guard

@@ -93,6 +93,16 @@ class GuardRows:
         gone = np.isin(self.fingerprints, row_fingerprints(X, y))
         return self.subset(torch.as_tensor(~gone))
 
+    def kept_in(self, fingerprints: np.ndarray) -> GuardRows:
+        """The sample without the rows whose fingerprint is not among ``fingerprints`` (the kept rows').
+
+        Unlike ``without``, a row stays while any copy of it is still kept: on data with repeated
+        rows, forgetting some copies must not empty the sample.
+        """
+        if len(self) == 0:
+            return self
+        return self.subset(torch.as_tensor(np.isin(self.fingerprints, fingerprints)))
+
     def subset(self, keep: Tensor) -> GuardRows:
         """The rows where ``keep`` is True."""
         kept = keep.numpy()
