@@ -55,7 +55,7 @@ class SklearnNetClassifier(NeuralNetClassifier):
         "criterion": [callable, None],
         "optimizer": [callable, None],
         "lr": [Interval(Real, 0, None, closed="neither")],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left"), Options(Integral, {-1})],
         "train_split": [callable, None],
         "device": [str, torch.device, None],

@@ -264,3 +264,15 @@ def test_compile_true_gives_the_same_model_and_the_same_forgets():
         expected = copy.deepcopy(plain).set_params(forget_method=method).forget(X[:20], y[:20], guard=False)
         got = copy.deepcopy(compiled).set_params(forget_method=method).forget(X[:20], y[:20], guard=False)
         np.testing.assert_allclose(got.predict_proba(X), expected.predict_proba(X), atol=1e-6)
+
+
+def test_max_epochs_zero_builds_an_untrained_model_that_can_forget():
+    # skorch's meaning: fit initialises and trains for no epoch. No row has moved a weight, so the
+    # gradient methods have nothing to undo and leave the weights as they are.
+    X, y = make_classification(200, n_features=6, n_informative=4, n_classes=3, random_state=0)
+    clf = UnlearnableClassifier(module__hidden_layer_sizes=(8,), max_epochs=0, random_state=0).fit(X, y)
+    assert len(clf.history) == 0 and clf.n_train_ == 200 and list(clf.classes_) == [0, 1, 2]
+    before = weights(clf)
+    clf.set_params(forget_method="path_gradient").forget(X[:5], y[:5])
+    assert_same_weights(before, clf)
+    assert clf.forget_log_[-1]["epochs"] == 0 and clf.n_train_ == 195

@@ -50,7 +50,7 @@ BAD_REFITS = {
     "R2 negative lr": (lambda X, y: (X, y), {"lr": -0.05}, "'lr' parameter"),
     "R2 batch size 0": (lambda X, y: (X, y), {"batch_size": 0}, "'batch_size' parameter"),
     "R2 3-D X": (lambda X, y: (X.reshape(len(X), 2, 3), y), {}, "cannot run on X of shape"),
-    "no epochs": (lambda X, y: (X, y), {"max_epochs": 0}, "'max_epochs' parameter"),
+    "negative epochs": (lambda X, y: (X, y), {"max_epochs": -1}, "'max_epochs' parameter"),
     "one class": (lambda X, y: (X, np.zeros(len(y))), {}, "single class"),
     "R3 beyond float32": (lambda X, y: (X * 1e39, y), {}, "float32's range"),
     "module returns the wrong shape": (lambda X, y: (X, y), {"module__hidden_layer_sizes": ()}, None),

@@ -66,7 +66,7 @@ def summed_loss_gradient(
 
 def _trace_of(host: ForgetHost, method: str):
     trace = getattr(host, "training_trace_", None)
-    if trace is None or trace.n_steps == 0:
+    if trace is None:
         raise ValueError(f"{method} needs the training trace (w_0, steps) that fit records.")
     return trace
 
@@ -141,6 +141,8 @@ class PathGradient(BaseUnlearner):
 
     def forget(self, host: ForgetHost, request: ForgetRequest) -> ForgetOutcome:
         trace = _trace_of(host, self.name)
+        if trace.n_steps == 0:  # fit with max_epochs=0: no row has moved a weight, so there is nothing to undo
+            return ForgetOutcome(None, {"epochs": 0, "scale": 0.0, "n_points": self.n_points, "n_clipped": 0})
         factors: dict = {}
         if self.precondition:
             factors, known = host.gradient_step_scale()
