@@ -7,7 +7,8 @@ For each dataset, error rate and seed, from the same noisy labels:
 
 - baseline: the MLP trained on the noisy labels;
 - detect + forget (ASSD): ``make_pipeline(CleanlabDetector(), UnlearnableClassifier())`` (HistGradientBoosting
-  judges the labels out of fold, the MLP is trained on all rows, then ASSD forgets the flagged rows);
+  judges the labels out of fold, the MLP is trained on all rows, then the default forget — a path-gradient
+  step and the ASSD rule, each guarded — forgets the flagged rows);
 - detect + fine-tune: the same with ``forget_method="finetune"`` (one more epoch on the unflagged rows);
 - detect + drop: the same pipeline with ``detected="drop"`` (the MLP is trained without the flagged rows);
 - CleanLearning: cleanlab's ``CleanLearning`` with the same MLP (5-fold MLP probabilities, refit on the rest);
