@@ -6,6 +6,8 @@ the record in memory only (see ``local_state``): it is never saved with the mode
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 _MIX_1, _MIX_2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
@@ -35,9 +37,12 @@ def row_fingerprints(X: np.ndarray, y: np.ndarray) -> np.ndarray:
     return out
 
 
+@functools.lru_cache(maxsize=8)
 def _position_weights(n: int) -> np.ndarray:
     # Odd 64-bit constants from a fixed generator: distinct for every position.
-    return np.random.default_rng(20261126).integers(1, 2**63, size=n, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+    weights = np.random.default_rng(20261126).integers(1, 2**63, size=n, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+    weights.flags.writeable = False  # cached: shared by every call
+    return weights
 
 
 def remove_rows(fingerprints: np.ndarray, forgotten: np.ndarray) -> tuple[np.ndarray, int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -83,8 +84,6 @@ def clone_parameters(module: nn.Module) -> dict[str, Tensor]:
 
 def forward_arguments(module: nn.Module) -> list[str]:
     """The arguments of ``module.forward`` after the input that have no default (fit params it needs)."""
-    import inspect
-
     parameters = list(inspect.signature(module.forward).parameters.values())[1:]
     return [p.name for p in parameters if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
 

@@ -179,21 +179,20 @@ def guard_update(
         return (trial, forget_trial) if specific else None
 
     chosen, scores, forget_after = 0.0, scores_before, forget_before
-    # The largest acceptable scale, found by bisection over SCALES (harm grows with the
-    # scale): a handful of checks instead of one per scale. Every scale kept was checked.
-    low, high = len(SCALES), 0  # SCALES[low:] ... : indices, SCALES is decreasing
-    result = check(SCALES[-1])
+    # Harm grows with the scale: if the smallest scale fails, none passes; otherwise the
+    # largest passing one is found by bisection over SCALES (decreasing), a handful of checks
+    # instead of one per scale. Every scale kept was checked.
+    best, result = len(SCALES) - 1, check(SCALES[-1])
     if result is not None:
-        best, low = len(SCALES) - 1, len(SCALES) - 1
-        while high < low:
-            middle = (high + low) // 2
+        high = 0  # SCALES[high:best] are unchecked; SCALES[best] passes
+        while high < best:
+            middle = (high + best) // 2
             found = check(SCALES[middle])
             if found is not None:
-                best, result, low = middle, found, middle
+                best, result = middle, found
             else:
                 high = middle + 1
-        chosen = SCALES[best]
-        (scores, forget_after) = result
+        chosen, (scores, forget_after) = SCALES[best], result
     _move(params, before, after, chosen)
     return {
         "guard_scale": chosen,
