@@ -15,7 +15,7 @@ import pandas as pd
 import torch
 
 from sklearn_unlearn.datasets import load_dataco
-from sklearn_unlearn.net import resolve_device
+from sklearn_unlearn.utils import resolve_device
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DATACO_FILES = ("DataCoSupplyChainDataset.csv", "DataCoSupplyChainDataset.csv.gz", "dataco_sample_6000.csv.gz")

@@ -30,7 +30,7 @@ import pandas as pd
 import torch
 
 from sklearn_unlearn import UnlearnableClassifier
-from sklearn_unlearn.dampening import assd_alpha
+from sklearn_unlearn.unlearning import assd_alpha
 from sklearn_unlearn.datasets import load_supply_chain
 
 from .common import RESULTS, command_line, machine_line, timed, write_report

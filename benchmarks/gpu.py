@@ -31,7 +31,7 @@ import torch
 
 from sklearn_unlearn import UnlearnableClassifier
 from sklearn_unlearn.datasets import inject_label_noise, load_supply_chain
-from sklearn_unlearn.net import resolve_device
+from sklearn_unlearn.utils import resolve_device
 from sklearn_unlearn.persistence import load, save
 
 from .common import RESULTS, markdown, report_header, timed, write_report

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 
 from sklearn_unlearn import UnlearnableClassifier
 from sklearn_unlearn.datasets import load_supply_chain
-from sklearn_unlearn.modules import MLP
+from sklearn_unlearn import MLP
 
 from .common import RESULTS, markdown, report_header, timed, write_report
 

@@ -1,12 +1,18 @@
-"""Remove what a trained neural network learned from bad training rows, inside scikit-learn."""
+"""Remove what a trained neural network learned from bad training rows, inside scikit-learn.
 
-from . import datasets
-from .classifier import UnlearnableClassifier
-from .detection import CleanlabDetector
-from .losses import SDLoss
-from .modules import MLP, SmallCNN
-from .pipeline import UnlearnPipeline, forget, make_pipeline
-from .repair import identify_causes, repair
+Estimators: ``UnlearnableClassifier`` (a skorch classifier with ``forget``). Pipelines:
+``CleanlabDetector``, ``UnlearnPipeline``, ``make_pipeline``, ``forget``. Subpackages:
+``unlearning`` (the forget strategies, guard and state), ``metrics``, ``research``
+(repair, class forgetting, SD loss, plots), ``datasets``, ``persistence``.
+"""
+
+from . import datasets, metrics, research, unlearning
+from ._classifier import UnlearnableClassifier
+from ._detection import CleanlabDetector
+from ._modules import MLP, SmallCNN
+from ._pipeline import UnlearnPipeline, forget, make_pipeline
+from ._progress import EpochProgress
+from .research import SDLoss, identify_causes, repair
 from .unlearning import (
     ASSD,
     SSD,
@@ -16,6 +22,7 @@ from .unlearning import (
     ForgetHost,
     ForgetOutcome,
     ForgetRequest,
+    ForgetState,
     NewtonStep,
     PathGradient,
     Retrain,
@@ -29,10 +36,12 @@ __all__ = [
     "BaseUnlearner",
     "CleanlabDetector",
     "EWCAscent",
+    "EpochProgress",
     "FineTune",
     "ForgetHost",
     "ForgetOutcome",
     "ForgetRequest",
+    "ForgetState",
     "NewtonStep",
     "PathGradient",
     "Retrain",
@@ -45,6 +54,9 @@ __all__ = [
     "forget",
     "identify_causes",
     "make_pipeline",
+    "metrics",
     "repair",
+    "research",
+    "unlearning",
 ]
 __version__ = "0.1.0"

@@ -73,9 +73,9 @@ def run_demo(args: argparse.Namespace) -> int:
     from skorch.callbacks import LRScheduler
     from torch.optim.lr_scheduler import ExponentialLR
 
-    from .classifier import UnlearnableClassifier
+    from ._classifier import UnlearnableClassifier
+    from ._progress import EpochProgress
     from .datasets import inject_label_noise
-    from .progress import EpochProgress
     from .unlearning import ASSD, FineTune
 
     if args.quick:

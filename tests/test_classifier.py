@@ -165,9 +165,9 @@ def test_bad_forget_input_leaves_model_untouched(data, fitted, case):
     "params, message",
     [
         ({"forget_method": "nope"}, "forget_method"),
-        ({"forget_method": "ssd", "alpha": 0.0}, "alpha"),
-        ({"forget_method": "ssd", "alpha": -1.0}, "alpha"),
-        ({"forget_method": "ssd", "lam": 0}, "lam"),
+        ({"forget_method": "ssd", "forget_method__alpha": 0.0}, "alpha"),
+        ({"forget_method": "ssd", "forget_method__alpha": -1.0}, "alpha"),
+        ({"forget_method": "ssd", "forget_method__lam": 0}, "lam"),
         ({"forget_method": object()}, "forget_method"),
     ],
 )
@@ -221,7 +221,7 @@ def test_custom_unlearner_object(data, fitted):
 
     class DoNothing:
         def forget(self, net, request):
-            return ForgetOutcome(net.cached_importances(), {"note": request.n_forget})
+            return ForgetOutcome(None, {"note": request.n_forget})
 
     fitted.set_params(forget_method=DoNothing()).forget(X[:3], y[:3])
     assert fitted.forget_log_[-1]["method"] == "DoNothing" and fitted.forget_log_[-1]["note"] == 3

@@ -27,7 +27,7 @@ def test_help_explains_the_demo(capsys):
 
 
 def test_demo_on_a_dataco_file(tmp_path, capsys):
-    from .test_datasets import SAMPLE
+    from .datasets.test_datasets import SAMPLE
 
     with resources.as_file(SAMPLE) as path:
         assert main(["demo", "--quick", "--data", str(path), "--out", str(tmp_path)]) == 0

@@ -1,7 +1,6 @@
 import numpy as np
 
-from sklearn_unlearn import UnlearnableClassifier
-from sklearn_unlearn.progress import EpochProgress
+from sklearn_unlearn import EpochProgress, UnlearnableClassifier
 
 
 def _rows(n=10_000):

@@ -1,5 +1,9 @@
 """Print the package's internal import graph, its cycles and any import of another module's private name.
 
+Private means a name starting with ``_`` imported from another module, or a private module
+(``pkg/_impl.py``) imported from outside its own package: other packages go through
+``pkg/__init__.py``, the package's public surface.
+
     python tools/import_graph.py
 
 Exit status 1 when there is a cycle or a private-name import (CI runs it).
@@ -27,6 +31,19 @@ def resolve(current: str, is_package: bool, node: ast.ImportFrom) -> str:
     return ".".join(base + ([node.module] if node.module else []))
 
 
+def own_package(name: str, path: Path) -> str:
+    return name if path.name == "__init__.py" else name.rpartition(".")[0]
+
+
+def _private_owner(module: str) -> str | None:
+    """The package whose private module ``module`` is (or lies in), or None for a public path."""
+    parts = module.split(".")
+    for i, part in enumerate(parts):
+        if part.startswith("_") and not part.startswith("__"):
+            return ".".join(parts[:i])
+    return None
+
+
 def graph() -> tuple[dict[str, set[str]], list[str]]:
     modules = {module_name(p): p for p in PACKAGE.rglob("*.py")}
     edges: dict[str, set[str]] = {m: set() for m in modules}
@@ -38,6 +55,10 @@ def graph() -> tuple[dict[str, set[str]], list[str]]:
                 target = resolve(name, path.name == "__init__.py", node)
                 for alias in node.names:
                     full = f"{target}.{alias.name}"
+                    imported = full if full in modules else target
+                    owner = _private_owner(imported) if imported in modules else None
+                    if owner is not None and owner != own_package(name, path):
+                        private.append(f"{name} imports the private module {imported}")
                     if full in modules:  # `from . import module`
                         edges[name].add(full)
                     elif target in modules:

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sklearn_unlearn.datasets import dataco
+from sklearn_unlearn import datasets as dataco
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SOURCE = ROOT.parent / "shared" / "data" / "dataco_sample_6000.csv.gz"

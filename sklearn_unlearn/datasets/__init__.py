@@ -1,8 +1,8 @@
 """Data: the real DataCo file, a synthetic DataCo-like generator, and label noise."""
 
-from .dataco import TARGET_NAMES, dataco_task, delivery_label, load_dataco
-from .noise import inject_label_noise
-from .synthetic import make_supply_chain
+from ._dataco import FEATURE_SETS, REQUIRED_COLUMNS, TARGET_NAMES, dataco_task, delivery_label, load_dataco
+from ._noise import inject_label_noise
+from ._synthetic import make_supply_chain
 
 
 def load_supply_chain(n_samples: int = 10_000, random_state=None, features: str = "paper", **kwargs):
@@ -12,6 +12,8 @@ def load_supply_chain(n_samples: int = 10_000, random_state=None, features: str 
 
 
 __all__ = [
+    "FEATURE_SETS",
+    "REQUIRED_COLUMNS",
     "TARGET_NAMES",
     "dataco_task",
     "delivery_label",

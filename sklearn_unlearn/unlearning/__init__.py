@@ -1,82 +1,41 @@
-"""The forget subsystem: strategies, their registry and the types they share.
+"""The forget subsystem: strategies, the guard, the forget state and the math they share.
 
-A new method is one class in one module (a ``BaseUnlearner`` subclass, or any object
-with ``forget(host, request)``) plus one line in ``UNLEARNERS`` below.
+``UnlearnMixin`` gives a scikit-learn-style skorch net its ``forget``; the strategies
+(``ASSD``, ``SSD``, the gradient methods, fine-tune and retrain) each implement
+``forget(host, request)`` against the narrow ``ForgetHost`` interface. A new method is
+one class (a ``BaseUnlearner`` subclass, or any object with ``forget(host, request)``);
+adding it to ``UNLEARNERS`` gives it a ``forget_method`` name.
+
+References
+----------
+.. [1] Foster, Schoepf, Brintrup. "Fast Machine Unlearning Without Retraining Through
+   Selective Synaptic Dampening". AAAI 2024.
+.. [2] Schoepf, Foster, Brintrup. "Parameter-tuning-free data entry error unlearning with
+   adaptive selective synaptic dampening". 2024.
+.. [3] Thudi, Deza, Chandrasekaran, Papernot. "Unrolling SGD: Understanding Factors
+   Influencing Machine Unlearning". IEEE EuroS&P 2022.
+.. [4] Tanno, Pradier, Nori, Li. "Repairing Neural Networks by Leaving the Right Past
+   Behind". NeurIPS 2022.
 """
 
-from __future__ import annotations
-
-from typing import Any
-
-from sklearn.base import clone
-
-from .base import (
-    BaseUnlearner,
-    ForgetHost,
-    ForgetOutcome,
-    ForgetRequest,
-    ImportanceSplit,
-    Unlearner,
-    importances_for,
-)
-from .dampening import ASSD, SSD
-from .gradient import EWCAscent, NewtonStep, PathGradient, SingleGradient, summed_loss_gradient
-from .guard import GuardRows
-from .runner import run_forget, stages_of
-from .training import FineTune, Retrain
-
-UNLEARNERS: dict[str, type[BaseUnlearner]] = {
-    cls.name: cls for cls in (ASSD, SSD, FineTune, Retrain, SingleGradient, PathGradient, NewtonStep, EWCAscent)
-}
-
-
-def make_unlearner(method: str | Unlearner, params: dict[str, Any] | None = None) -> Unlearner:
-    """The strategy object for ``forget_method`` with its ``forget_method__*`` parameters.
-
-    Parameters
-    ----------
-    method : str or object with ``forget(host, request)``
-        A name from ``UNLEARNERS`` or a strategy object.
-    params : dict, optional
-        Hyper-parameters to set on it (``{"alpha": 5}`` for ``forget_method__alpha=5``).
-        An object is cloned first, so the caller's object is never changed.
-
-    Returns
-    -------
-    Unlearner
-        Validated against its ``_parameter_constraints`` when it has them.
-    """
-    params = dict(params or {})
-    if isinstance(method, str):
-        if method not in UNLEARNERS:
-            raise ValueError(f"Unknown forget_method {method!r}; choose one of {sorted(UNLEARNERS)}.")
-        cls = UNLEARNERS[method]
-        accepted = cls().get_params()
-        unknown = sorted(set(params) - set(accepted))
-        if unknown:
-            raise ValueError(
-                f"forget_method={method!r} has no parameter {', '.join(unknown)}; "
-                f"its parameters are {sorted(accepted) or 'none'}."
-            )
-        unlearner: Any = cls(**params)
-    elif callable(getattr(method, "forget", None)) and not isinstance(method, type):
-        unlearner = method
-        if params:
-            if not hasattr(method, "set_params"):
-                raise TypeError(f"forget_method__* parameters need a strategy with set_params; {method!r} has none.")
-            unlearner = clone(method).set_params(**params)
-    else:
-        raise TypeError(
-            f"forget_method must be one of {sorted(UNLEARNERS)} or an object with a "
-            f"forget(host, request) method; got {method!r}."
-        )
-    if isinstance(unlearner, BaseUnlearner):
-        unlearner.validate()
-    return unlearner
-
+from ._base import BaseUnlearner, ForgetHost, ForgetOutcome, ForgetRequest, ImportanceSplit, Unlearner
+from ._dampening import ASSD, SSD, assd_alpha, assd_percentile, dampen, percentile, relative_importances
+from ._distributed import distributed_importances
+from ._estimator import IMPORTANCE_FORMS, UnlearnMixin
+from ._gradient import EWCAscent, NewtonStep, PathGradient, SingleGradient, summed_loss_gradient
+from ._guard import GuardRows, guard_update, label_confidence
+from ._importance import Importances, minibatch_importances, per_sample_importances, sum_of_squared_sample_gradients
+from ._optimizers import step_scale
+from ._records import TrainedRows, row_fingerprints
+from ._registry import UNLEARNERS, make_unlearner
+from ._runner import run_forget, stages_of
+from ._state import ForgetState
+from ._trace import Trace
+from ._training import FineTune, Retrain
 
 __all__ = [
     "ASSD",
+    "IMPORTANCE_FORMS",
     "SSD",
     "UNLEARNERS",
     "BaseUnlearner",
@@ -85,16 +44,33 @@ __all__ = [
     "ForgetHost",
     "ForgetOutcome",
     "ForgetRequest",
+    "ForgetState",
     "GuardRows",
     "ImportanceSplit",
+    "Importances",
     "NewtonStep",
     "PathGradient",
     "Retrain",
     "SingleGradient",
+    "Trace",
+    "TrainedRows",
+    "UnlearnMixin",
     "Unlearner",
-    "importances_for",
+    "assd_alpha",
+    "assd_percentile",
+    "dampen",
+    "distributed_importances",
+    "guard_update",
+    "label_confidence",
     "make_unlearner",
+    "minibatch_importances",
+    "per_sample_importances",
+    "percentile",
+    "relative_importances",
+    "row_fingerprints",
     "run_forget",
     "stages_of",
+    "step_scale",
+    "sum_of_squared_sample_gradients",
     "summed_loss_gradient",
 ]

@@ -1,0 +1,29 @@
+"""How well a model has forgotten.
+
+* ``forget_report`` — accuracy on the retain, forget and test rows and the population
+  membership-inference score, next to a reference (usually the retrained model).
+* ``membership_inference`` — the entropy-based MIA of the SSD/Chundawat code.
+* ``verification_error`` — ``‖w_U − w_R‖₂`` between two models (Thudi et al.).
+* ``unlearning_error`` — the Unrolling-SGD proxy ``(η² t / 2) · ‖w_t − w_0‖₂ · σ``.
+* ``weight_drift`` — ``‖w_t − w_0‖₂``.
+
+References
+----------
+.. [1] Foster, Schoepf, Brintrup. "Fast Machine Unlearning Without Retraining Through
+   Selective Synaptic Dampening". AAAI 2024 (the MIA).
+.. [2] Thudi, Deza, Chandrasekaran, Papernot. "Unrolling SGD: Understanding Factors
+   Influencing Machine Unlearning". IEEE EuroS&P 2022.
+"""
+
+from ._errors import SIGMA_FORMS, top_hessian_eigenvalue, unlearning_error, verification_error, weight_drift
+from ._report import forget_report, membership_inference
+
+__all__ = [
+    "SIGMA_FORMS",
+    "forget_report",
+    "membership_inference",
+    "top_hessian_eigenvalue",
+    "unlearning_error",
+    "verification_error",
+    "weight_drift",
+]

@@ -1,0 +1,181 @@
+"""The forget subsystem's shared types: the request, the outcome, the strategy and its host.
+
+A forget strategy receives a ``ForgetHost`` (the fitted model, seen through a narrow
+interface) and a validated ``ForgetRequest`` (tensors, labels already encoded). It
+changes the host's weights and returns a ``ForgetOutcome`` with details for
+``forget_log_``. Validation, the importance cache, the safety guard, rollback on failure
+and bookkeeping are the host's job, so adding a method never touches the classifier.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple, Protocol, runtime_checkable
+
+from sklearn.base import BaseEstimator
+from torch import Tensor, nn
+
+from ._importance import Importances
+from ._trace import Trace
+
+
+@dataclass(frozen=True)
+class ForgetRequest:
+    """What to forget, validated and encoded by the host.
+
+    Attributes
+    ----------
+    X_forget, y_forget : Tensor
+        The rows to forget (float32, on the CPU) and their encoded labels.
+    X_retain, y_retain : Tensor or None
+        The rows the model keeps, when the caller passed them.
+    n_train : int
+        Rows the model was trained on before this forget, the forget rows included.
+    """
+
+    X_forget: Tensor
+    y_forget: Tensor
+    X_retain: Tensor | None
+    y_retain: Tensor | None
+    n_train: int
+
+    @property
+    def n_forget(self) -> int:
+        return len(self.X_forget)
+
+    @property
+    def n_retain(self) -> int:
+        return len(self.X_retain) if self.X_retain is not None else self.n_train - self.n_forget
+
+    def require_retain(self, method: str) -> tuple[Tensor, Tensor]:
+        """The retain rows, or a clear error for a method that cannot work without them."""
+        if self.X_retain is None or self.y_retain is None:
+            raise ValueError(f"forget_method={method!r} needs the retain rows: pass X_retain and y_retain.")
+        return self.X_retain, self.y_retain
+
+
+@dataclass
+class ForgetOutcome:
+    """What a strategy reports back.
+
+    Attributes
+    ----------
+    retain_importances : dict of str to Tensor or None
+        None (the usual case): the host updates its importance cache itself, exactly,
+        by removing the forget rows. A strategy that retrained the network returns the
+        importances of the retain rows at the new weights.
+    details : dict
+        Written to ``forget_log_``.
+    """
+
+    retain_importances: Importances | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class ForgetHost(Protocol):
+    """What a forget strategy may use of the model it changes.
+
+    ``forget`` hands each strategy one (a view of the estimator for this call). A
+    strategy reads the module and the training record, asks for importances, losses,
+    probabilities, the optimizer's step scale or training epochs, and changes
+    ``module_``'s parameters in place; it never touches anything else of the model.
+
+    Attributes
+    ----------
+    module_ : torch.nn.Module
+        The fitted network; a strategy changes its parameters in place.
+    trace : Trace
+        ``w_0``, steps, epochs, learning rates and optimizer of the training run.
+    importance : str
+        ``"per_sample"`` (additive over rows: retain importances follow from the cache
+        by subtraction) or ``"minibatch"``.
+    batch_size, max_epochs : int
+        The training batch size and epochs.
+    lr : float
+        The training learning rate.
+    """
+
+    module_: nn.Module
+    trace: Trace
+    importance: str
+    batch_size: int
+    max_epochs: int
+    lr: float
+
+    def compute_importances(self, X: Tensor, y: Tensor) -> Importances:
+        """Importances of the rows at the current weights."""
+        ...
+
+    def importance_split(self, request: ForgetRequest) -> ImportanceSplit:
+        """Importances of the forget rows, the retain rows and all rows, from the cache."""
+        ...
+
+    def gradient_step_scale(self) -> tuple[dict[str, Tensor | float], bool]:
+        """Per-parameter factor from a plain-SGD step to the training optimizer's, and whether it is known."""
+        ...
+
+    def eval_loss(self, output: Tensor, target: Tensor) -> Tensor:
+        """The training criterion's mean loss of ``output`` against ``target``, for evaluation."""
+        ...
+
+    def probabilities(self, X: Tensor) -> Tensor:
+        """Class probabilities of the rows (eval mode), as a CPU tensor."""
+        ...
+
+    def train_epochs(
+        self, X: Tensor, y: Tensor, *, epochs: int, lr_factor: float = 1.0, reinitialize: bool = False
+    ) -> None:
+        """Train on the rows with the model's own optimizer and settings."""
+        ...
+
+
+@runtime_checkable
+class Unlearner(Protocol):
+    """What ``forget_method`` accepts besides a name: an object with ``forget(host, request)``.
+
+    Optional class attributes: ``needs_retain = True`` says the method works only from
+    the retain rows (pipelines then pass them); ``guarded = False`` says the safety guard
+    does not apply (methods that train on the retain rows). An optional ``stages()``
+    returns several strategies to run in turn, each behind the guard.
+    """
+
+    def forget(self, host: ForgetHost, request: ForgetRequest) -> ForgetOutcome: ...
+
+
+class BaseUnlearner(BaseEstimator):
+    """Base class of the built-in strategies: parameters, ``clone`` and validation from sklearn.
+
+    A subclass sets ``name`` (its ``forget_method`` string), declares its hyper-parameters
+    in ``__init__`` and ``_parameter_constraints`` as any scikit-learn estimator does, and
+    implements ``forget``.
+    """
+
+    name: str = ""
+    needs_retain: bool = False
+    guarded: bool = True
+    _parameter_constraints: dict = {}
+
+    def validate(self) -> BaseUnlearner:
+        """Check the hyper-parameters against ``_parameter_constraints``; return self."""
+        self._validate_params()
+        return self
+
+    def forget(self, host: ForgetHost, request: ForgetRequest) -> ForgetOutcome:
+        raise NotImplementedError
+
+
+class ImportanceSplit(NamedTuple):
+    """Importances of the forget rows, the retain rows and all training rows, at one point.
+
+    Without retain rows the point is where the cache was computed (the weights at the end
+    of ``fit``, or of the last retrain): in the per-sample form ``I_Dr = (|D|·I_D −
+    |D_f|·I_Df)/|D_r|`` exactly there, however many forgets came since, so no entry of
+    ``I_Dr`` is ever made up by subtracting importances taken at different weights. In
+    the mini-batch form (not additive) the cache stands in for ``I_Dr``. With retain rows
+    every importance is computed at the current weights, as the authors' code does.
+    """
+
+    forget: Importances
+    retain: Importances
+    all: Importances

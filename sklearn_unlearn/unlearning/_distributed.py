@@ -1,0 +1,64 @@
+"""The importance pass sharded over processes with ``torch.distributed``.
+
+The per-sample importance is a sum over rows, so each process sums the squared
+per-sample gradients of its own shard and one all-reduce adds the shards up. Any
+backend works (gloo on CPU, NCCL on GPUs); launch the processes as usual (``torchrun``
+or ``torch.multiprocessing.spawn``) after ``torch.distributed.init_process_group``.
+
+Example, in every process of the group::
+
+    local_X, local_y = shard_of_the_training_rows(rank, world_size)
+    importances = distributed_importances(clf, local_X, local_y)
+    # the same cache fit would have built on all rows, in every process
+    clf.forget_state_ = clf.forget_state_.replace(importances=importances, importance_point=None)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from sklearn.utils.validation import check_is_fitted
+
+from ..utils import device_of
+from ._importance import Importances, sum_of_squared_sample_gradients
+
+_CHUNK = 2048
+
+
+def distributed_importances(clf, X, y, *, group=None) -> Importances:
+    """Per-sample importances over the rows of every process in ``group``.
+
+    Parameters
+    ----------
+    clf : unlearnable estimator
+        Fitted, with the same weights in every process (e.g. loaded from one file).
+    X, y : array-like
+        This process's shard of the rows (any size, empty allowed).
+    group : torch.distributed process group, optional
+        Defaults to the whole world.
+
+    Returns
+    -------
+    dict of str to Tensor
+        ``(1/|D|) Σ_{z∈D} (∂ℓ(z)/∂θ)²`` over the union ``D`` of the shards, identical
+        (up to float rounding) to the single-process per-sample importances.
+    """
+    if not dist.is_available() or not dist.is_initialized():
+        raise RuntimeError("torch.distributed is not initialised: call init_process_group first.")
+    check_is_fitted(clf)
+    if len(X):
+        X32, y_enc = clf.encode_rows(X, y)
+    else:
+        X32, y_enc = np.empty((0, clf.n_features_in_), np.float32), np.empty(0, np.int64)  # no batch reads it
+    sums = sum_of_squared_sample_gradients(
+        clf.module_, torch.as_tensor(X32), torch.as_tensor(y_enc), clf.eval_loss, max(clf.batch_size, _CHUNK)
+    )
+    device = device_of(clf.module_)
+    count = torch.tensor([float(len(X32))], device=device, dtype=torch.float64)
+    dist.all_reduce(count, op=dist.ReduceOp.SUM, group=group)
+    for total in sums.values():
+        dist.all_reduce(total, op=dist.ReduceOp.SUM, group=group)
+    if count.item() == 0:
+        raise ValueError("No process holds any row: the importances are undefined.")
+    return {name: total / float(count.item()) for name, total in sums.items()}

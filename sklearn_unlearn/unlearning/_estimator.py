@@ -1,0 +1,333 @@
+"""``UnlearnMixin``: what makes a scikit-learn-style skorch net able to forget rows.
+
+Mixed in before the net class (``class UnlearnableClassifier(UnlearnMixin,
+SklearnNetClassifier)``). It records what training did, keeps ``forget_state_`` and runs
+``forget``: validate the request, run the strategy's stages behind the guard, then
+replace the state. The net below it trains, validates and predicts; this layer only adds
+forgetting, so a classifier and a regressor share it as it is.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.exceptions import NotFittedError
+from sklearn.utils._param_validation import HasMethods, StrOptions
+from sklearn.utils.validation import check_is_fitted
+from torch import Tensor
+
+from ..utils import all_or_nothing, device_of, eval_mode, forward_arguments
+from ._base import ForgetRequest, Unlearner
+from ._guard import GuardRows
+from ._host import ForgetContext
+from ._importance import Importances, minibatch_importances, per_sample_importances
+from ._records import TrainedRows
+from ._registry import UNLEARNERS, make_unlearner
+from ._request import build_request
+from ._runner import method_name, run_forget
+from ._state import ForgetState
+from ._trace import Trace, current_lr
+
+IMPORTANCE_FORMS = ("per_sample", "minibatch")
+_PER_SAMPLE_CHUNK = 2048  # rows per importance batch; the per-sample result does not depend on it
+_PROGRESS_MIN_ROWS = 10_000  # below this an importance pass takes well under a second: no bar
+
+
+class UnlearnMixin:
+    """Forgetting for a scikit-learn-style skorch net: ``forget``, ``forget_state_``, the guard.
+
+    The net it is mixed into provides ``encode_rows``, ``train_epochs``, ``eval_loss``,
+    ``probabilities`` and the ``_after_training`` hook; this class sets the parameters
+    ``forget_method``, ``importance`` and ``guard`` (declared in ``_unlearn_constraints``).
+    """
+
+    _unlearn_constraints: dict = {
+        "forget_method": [StrOptions(set(UNLEARNERS)), HasMethods(["forget"])],
+        "importance": [StrOptions(set(IMPORTANCE_FORMS))],
+        "guard": ["boolean"],
+    }
+    # Changed in place by training and forgetting: deep-copied by the transaction.
+    _unlearn_records = ("forget_state_", "forget_log_")
+
+    # --- parameters ----------------------------------------------------------------------
+
+    def set_params(self, **params: Any):
+        # A forget method's parameters never touch the network, so they must not send
+        # skorch into re-initialising (it knows only module/criterion/optimizer prefixes).
+        own = {k: v for k, v in params.items() if k == "forget_method" or k.startswith("forget_method__")}
+        for key, value in own.items():
+            setattr(self, key, value)
+            if key != "forget_method":
+                self._params_to_validate.add(key)
+        rest = {k: v for k, v in params.items() if k not in own}
+        return super().set_params(**rest) if rest else self
+
+    def validate_settings(self) -> Unlearner:
+        """Check every parameter (``_parameter_constraints``) and build the forget strategy.
+
+        Runs at the start of ``fit`` and of every ``forget``, so a parameter changed with
+        ``set_params`` after fitting is checked before it is used.
+
+        Returns
+        -------
+        Unlearner
+            The strategy ``forget`` would run.
+        """
+        super().validate_settings()
+        return make_unlearner(self.forget_method, self.get_params_for("forget_method"))
+
+    def needs_retain_rows(self) -> bool:
+        """Whether ``forget_method`` needs ``X_retain``/``y_retain`` (fine-tune, retrain).
+
+        Returns
+        -------
+        bool
+            True for methods that train on the kept rows.
+        """
+        return bool(getattr(self.validate_settings(), "needs_retain", False))
+
+    # --- what training leaves behind -------------------------------------------------------
+
+    @property
+    def n_train_(self) -> int:
+        """Rows the model is trained on, minus those forgotten since."""
+        return self._forget_state().n_train
+
+    @property
+    def importances_(self) -> Importances | None:
+        """Importances over the kept rows (``forget_state_.importances``; None when stale)."""
+        return self._forget_state().importances
+
+    @property
+    def training_trace_(self) -> Trace:
+        """``w_0``, steps, epochs and learning rates of training (``forget_state_.trace``)."""
+        return self._forget_state().trace
+
+    def _forget_state(self) -> ForgetState:
+        state = self.__dict__.get("forget_state_")
+        if state is None:
+            raise AttributeError(f"This {type(self).__name__} is not fitted yet: it has no forget_state_.")
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        forget_state = self.__dict__.get("forget_state_")
+        if forget_state is not None and "module_" in self.__dict__:  # pickled on the CPU: back to the module
+            self.forget_state_ = forget_state.on(device_of(self.module_))
+
+    def initialize_module(self):
+        super().initialize_module()
+        self.__dict__.pop("forget_state_", None)  # a new module: nothing learned, nothing to forget
+        return self
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs) -> None:
+        super().on_train_begin(net, X=X, y=y, **kwargs)
+        if self.__dict__.get("forget_state_") is None:
+            self.forget_state_ = ForgetState(Trace.start(self.module_, self.optimizer_), trained_rows=TrainedRows())
+
+    def on_batch_end(self, net, batch=None, training: bool = False, **kwargs) -> None:
+        super().on_batch_end(net, batch=batch, training=training, **kwargs)
+        if training:
+            n_rows = len(batch[1]) if batch is not None and batch[1] is not None else 0
+            self.forget_state_.trace.record_step(n_rows, current_lr(self.optimizer_))
+
+    def on_epoch_end(self, net, **kwargs) -> None:
+        super().on_epoch_end(net, **kwargs)
+        self.forget_state_.trace.n_epochs += 1
+
+    def _after_training(self, X32: np.ndarray, y_enc: np.ndarray, *, fresh: bool, fit_params: dict) -> None:
+        super()._after_training(X32, y_enc, fresh=fresh, fit_params=fit_params)
+        state = self.forget_state_
+        if fresh or "forget_log_" not in self.__dict__:
+            self.forget_log_ = []
+        first = fresh or (state.n_train == 0 and state.trained_rows is not None)
+        if fresh:
+            state = ForgetState(state.trace, trained_rows=TrainedRows())
+        guard_rows = state.guard_rows
+        if first:
+            guard_rows = self._sample_guard_rows(X32, y_enc)
+        elif guard_rows is not None:  # partial_fit moved the weights: new reference values
+            guard_rows = guard_rows.reanchored(self.module_)
+        record = state.trained_rows
+        self.forget_state_ = state.replace(
+            # After partial_fit the cache would cover part of the rows at older weights: stale.
+            importances=self.compute_importances(torch.as_tensor(X32), torch.as_tensor(y_enc), **fit_params)
+            if fresh
+            else None,
+            importance_point=None,
+            n_train=state.n_train + len(X32),
+            trained_rows=None if record is None else record.plus(TrainedRows.of(X32, y_enc)),
+            guard_rows=guard_rows,
+        )
+
+    def _sample_guard_rows(self, X32: np.ndarray, y_enc: np.ndarray) -> GuardRows | None:
+        # A module that needs fit params in forward cannot be called by the guard (or forget).
+        if forward_arguments(self.module_):
+            return None
+        seed = self.random_state if isinstance(self.random_state, (int, np.integer)) else None
+        return GuardRows.sample(self.module_, X32, y_enc, np.random.default_rng(seed))
+
+    def compute_importances(self, X: Tensor, y: Tensor, **forward_kwargs) -> Importances:
+        """Importances of ``(X, y)`` (float32 rows, encoded targets) at the current weights.
+
+        Parameters
+        ----------
+        X, y : Tensor
+            Rows and encoded targets.
+        **forward_kwargs
+            Passed to every call of the module's ``forward`` (fit params).
+
+        Returns
+        -------
+        dict of str to Tensor
+            One tensor per trainable parameter, in the ``importance`` form. The module and
+            the criterion run in eval mode.
+        """
+        progress = bool(self.verbose) and len(X) >= _PROGRESS_MIN_ROWS
+        options = {"progress": progress, "forward_kwargs": forward_kwargs}
+        criterion = getattr(self, "criterion_", None)
+        with eval_mode(criterion) if isinstance(criterion, torch.nn.Module) else contextlib.nullcontext():
+            if self.importance == "minibatch":
+                return minibatch_importances(self.module_, X, y, self.eval_loss, self.batch_size, **options)
+            chunk = max(self.batch_size, _PER_SAMPLE_CHUNK) if self.batch_size > 0 else _PER_SAMPLE_CHUNK
+            return per_sample_importances(self.module_, X, y, self.eval_loss, chunk, **options)
+
+    def set_guard_rows(self, X, y):
+        """Give the forget guard a reference sample of rows the model keeps.
+
+        ``fit`` draws one itself and keeps it in memory; a model loaded from a file has
+        none (a saved model holds no training rows), so call this before forgetting with
+        the guard on. Any sample of the kept rows works; at most 1,024 are used.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows the model keeps.
+        y : array-like
+            Their targets, as trained.
+
+        Returns
+        -------
+        self
+            The estimator, with the new reference sample.
+        """
+        self._check_trained()
+        X32, y_enc = self.encode_rows(X, y)
+        self.forget_state_ = self.forget_state_.replace(guard_rows=self._sample_guard_rows(X32, y_enc))
+        return self
+
+    # --- forgetting ----------------------------------------------------------------------
+
+    def forget(
+        self,
+        X,
+        y,
+        *,
+        X_retain=None,
+        y_retain=None,
+        method: str | Unlearner | None = None,
+        guard: bool | None = None,
+    ):
+        """Remove what the network learned from the rows ``(X, y)``.
+
+        Runs ``forget_method`` (by default a path-gradient step then ASSD, each behind the
+        guard: no parameters, no retain rows). A failed call — bad input, a bad
+        parameter, an error or Ctrl-C inside the method — leaves the model exactly as it
+        was. ``forget_log_[-1]`` says what happened, the guard's scale included.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_forget, n_features)
+            Rows to forget, as given to ``fit``.
+        y : array-like
+            The targets they were trained with.
+        X_retain, y_retain : array-like, optional
+            All the rows the model keeps, that is the training rows minus ``X``
+            (checked); required by ``"finetune"`` and ``"retrain"``. ASSD/SSD then take
+            their importances from these rows, as the authors' code does.
+        method : str or strategy object, optional
+            Use this method for this call instead of ``forget_method``.
+        guard : bool, optional
+            Override the ``guard`` parameter for this call.
+
+        Returns
+        -------
+        self
+            The estimator, without what it learned from the rows.
+
+        Raises
+        ------
+        ValueError
+            For rows the model never trained on (or already forgot), a forget set as large
+            as the training set, retain rows that are not the kept rows, bad parameters.
+        sklearn.exceptions.NotFittedError
+            Before ``fit``.
+        """
+        self._check_trained()
+        unlearner = self.validate_settings()
+        if method is not None:
+            unlearner = make_unlearner(method)
+        if guard is not None and not isinstance(guard, (bool, np.bool_)):
+            raise ValueError(f"guard must be True or False; got {guard!r}.")
+        use_guard = self.guard if guard is None else bool(guard)
+        state = self.forget_state_
+        request, retain_record = build_request(self, state.n_train, state.trained_rows, X, y, X_retain, y_retain)
+        start = time.perf_counter()
+        with all_or_nothing(self, self._records), torch.random.fork_rng(devices=[]):
+            record, guard_rows = _kept_after(state, request, retain_record)
+            context = ForgetContext(self, state, request)
+            outcome, details = run_forget(context, unlearner, request, guard_rows, use_guard)
+            importances, point = context.importances_after(outcome)
+            if outcome.retain_importances is not None and guard_rows is not None:
+                guard_rows = guard_rows.reanchored(self.module_)  # retrained: a new model to guard
+            self.forget_state_ = ForgetState(
+                # After a retrain the trace is the new run's.
+                self.forget_state_.trace,
+                importances,
+                point,
+                request.n_retain,
+                record,
+                guard_rows,
+            )
+            self._forgot(request)
+            entry = {"method": method_name(unlearner), "n_forget": request.n_forget, "n_retain": request.n_retain}
+            self.forget_log_.append({**entry, **details, "seconds": time.perf_counter() - start})
+        return self
+
+    def _forgot(self, request: ForgetRequest) -> None:
+        """Hook: the request's rows are gone (a classifier updates its class counts)."""
+
+    def _check_trained(self) -> None:
+        check_is_fitted(self)
+        if self.__dict__.get("forget_state_") is None or self.forget_state_.n_train == 0:
+            raise NotFittedError(
+                f"This {type(self).__name__} was initialised (or loaded with load_params) but not trained with fit: "
+                "it has no importances and no record of its rows to forget from. Fit it, or save and load it with "
+                "sklearn_unlearn.persistence."
+            )
+        needed = forward_arguments(self.module_)
+        if needed:
+            raise ValueError(
+                f"The module's forward needs {needed} besides X (fit params): forget calls the module with the rows "
+                "alone, so it cannot forget for this module. Give those arguments defaults, or fold them into X."
+            )
+
+
+def _kept_after(
+    state: ForgetState, request: ForgetRequest, retain_record: TrainedRows | None
+) -> tuple[TrainedRows | None, GuardRows | None]:
+    """The record of trained rows and the guard rows once the request's rows are gone."""
+    X_f, y_f = request.X_forget.numpy(), request.y_forget.numpy()
+    record = retain_record
+    if record is None and state.trained_rows is not None:
+        record = state.trained_rows.without(X_f, y_f)
+    guard_rows = state.guard_rows
+    if guard_rows is not None and record is not None:
+        guard_rows = guard_rows.kept_in(record.fingerprints)
+    elif guard_rows is not None:  # a loaded model: no record, so every copy of a forgotten row leaves
+        guard_rows = guard_rows.without(X_f, y_f)
+    return record, guard_rows

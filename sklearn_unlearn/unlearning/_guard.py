@@ -1,0 +1,215 @@
+"""The safety guard: after a weight-changing forget, scale the update back until the model keeps what it knew.
+
+A forget that changes weights without retraining (ASSD, SSD, the gradient methods) moves
+the weights from ``w`` to ``w'``. The guard evaluates the model on a small reference sample
+of the rows it keeps, the *guard rows*, along the segment ``w + s (w' − w)`` and keeps the
+largest ``s`` in ``SCALES`` at which both the rows' *mean confidence* (the mean probability
+the model gives each row's label) and their *accuracy* are at most ``TOLERANCE`` (one
+percentage point) below their values when the model was trained — or, if earlier forgets
+already used that room, no lower than before this one; ``s = 0`` (no update) when no scale
+qualifies. And the move must be *specific*: where it lowers the guard rows' mean
+confidence at all, it must lower the forget rows' mean confidence at least ``SPECIFICITY``
+(ten) times as much; a move that takes as much from the kept rows as from the forgotten
+ones is not forgetting those rows, it is degrading the model (what the path-gradient step
+does to correctly labelled rows of a model that never memorised them: retraining without
+them would change nothing). Every weight-changing method is a move from ``w`` to ``w'``,
+so one rule serves all of them, dampening included.
+
+Why these two and not the loss: the guard rows were trained on, so a model that memorised
+them has a loss near zero on them, and any real forgetting multiplies that loss many times
+while test accuracy does not move. Mean confidence is bounded and sees confidence drain
+away before rows flip; accuracy sees rows flip where confidence barely moves, as in a model
+still unsure of most rows (probabilities near 1/K).
+
+Guard rows are a random sample of at most ``MAX_ROWS`` training rows (fewer for large
+inputs such as images: at most ``MAX_BYTES`` of features), drawn at ``fit`` with the
+classifier's ``random_state``, each with its loss at the end of training. Forgotten rows
+leave the sample. They live in memory only: a saved model holds none (see
+``sklearn_unlearn.local_state``); after loading, give the model a sample of the rows it
+keeps with ``set_guard_rows`` or the guard cannot run, and then refuses the update.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..utils import device_of, eval_mode, row_batches, trainable_parameters
+from ._records import row_fingerprints
+
+SCALES = (1.0, 0.7, 0.5, 0.35, 0.25, 0.18, 0.125, 0.0625)
+TOLERANCE = 0.01  # how far the guard rows' mean confidence and accuracy may fall below the model as trained
+SPECIFICITY = 10.0  # how many times more the forget rows' mean confidence must fall than the guard rows'
+MAX_ROWS = 1024
+MAX_BYTES = 2**26
+_BATCH = 4096
+
+
+@dataclass(frozen=True)
+class GuardRows:
+    """A reference sample of kept rows, with each row's loss when the model was trained.
+
+    Attributes
+    ----------
+    X : Tensor
+        Float32 rows, on the CPU.
+    y : Tensor
+        Encoded labels.
+    anchor : Tensor
+        The probability of each row's label under the model as trained (or as last
+        retrained).
+    anchor_correct : Tensor
+        Whether the model as trained predicted each row's label (bool).
+    fingerprints : ndarray
+        Each row's hash (``membership.row_fingerprints``), to find forgotten rows fast.
+    """
+
+    X: Tensor
+    y: Tensor
+    anchor: Tensor
+    anchor_correct: Tensor
+    fingerprints: np.ndarray
+
+    @classmethod
+    def sample(cls, module: nn.Module, X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> GuardRows:
+        """Draw the sample from training rows and record their losses under ``module``."""
+        row_bytes = max(int(np.prod(X.shape[1:])) * 4, 1)
+        n = min(len(X), MAX_ROWS, max(MAX_BYTES // row_bytes, 1))
+        rows = np.sort(rng.choice(len(X), size=n, replace=False))
+        X_s, y_s = torch.as_tensor(X[rows]).clone(), torch.as_tensor(y[rows]).clone()
+        return cls(X_s, y_s, *label_confidence(module, X_s, y_s), row_fingerprints(X_s.numpy(), y_s.numpy()))
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def without(self, X: np.ndarray, y: np.ndarray) -> GuardRows:
+        """The sample without any of these rows (exact matches of row and label)."""
+        if len(self) == 0:
+            return self
+        gone = np.isin(self.fingerprints, row_fingerprints(X, y))
+        return self.subset(torch.as_tensor(~gone))
+
+    def kept_in(self, fingerprints: np.ndarray) -> GuardRows:
+        """The sample without the rows whose fingerprint is not among ``fingerprints`` (the kept rows').
+
+        Unlike ``without``, a row stays while any copy of it is still kept: on data with repeated
+        rows, forgetting some copies must not empty the sample.
+        """
+        if len(self) == 0:
+            return self
+        return self.subset(torch.as_tensor(np.isin(self.fingerprints, fingerprints)))
+
+    def subset(self, keep: Tensor) -> GuardRows:
+        """The rows where ``keep`` is True."""
+        kept = keep.numpy()
+        return GuardRows(
+            self.X[keep], self.y[keep], self.anchor[keep], self.anchor_correct[keep], self.fingerprints[kept]
+        )
+
+    def reanchored(self, module: nn.Module) -> GuardRows:
+        """The same rows with their losses under ``module`` (after a retrain)."""
+        return GuardRows(self.X, self.y, *label_confidence(module, self.X, self.y), self.fingerprints)
+
+    def scores(self, module: nn.Module) -> tuple[float, float]:
+        """Mean confidence and accuracy of the module on these rows."""
+        confidence, correct = label_confidence(module, self.X, self.y)
+        return float(confidence.mean()), float(correct.float().mean())
+
+
+def label_confidence(module: nn.Module, X: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+    """Per row, the probability the module (eval mode, softmax) gives the label, and whether it predicts it."""
+    confidence, correct = [torch.zeros(0)], [torch.zeros(0, dtype=torch.bool)]
+    with torch.no_grad(), eval_mode(module):
+        for xb, yb in row_batches(X, y, _BATCH, device_of(module)):
+            proba = F.softmax(module(xb).float(), dim=1)
+            confidence.append(proba.gather(1, yb.view(-1, 1)).view(-1).cpu())
+            correct.append((proba.argmax(1) == yb).cpu())
+    return torch.cat(confidence), torch.cat(correct)
+
+
+def guard_update(
+    module: nn.Module,
+    before: dict[str, Tensor],
+    rows: GuardRows,
+    scores_before: tuple[float, float],
+    forget_rows: tuple[Tensor, Tensor],
+) -> dict:
+    """Scale the move from ``before`` to the module's current weights back until it is safe.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        Holds the updated weights; left at the accepted point.
+    before : dict of str to Tensor
+        Every trainable parameter before the update.
+    rows : GuardRows
+        The reference sample (forget rows already removed); not empty.
+    scores_before : (float, float)
+        Mean confidence and accuracy of ``rows`` before the update.
+    forget_rows : (Tensor, Tensor)
+        The rows being forgotten and their labels (for the specificity check).
+
+    Returns
+    -------
+    dict
+        ``guard_scale`` (the ``s`` kept), the mean confidence and accuracy of the guard rows
+        before and after (``guard_confidence_*``, ``guard_accuracy_*``) with the bounds
+        they had to meet, and ``guard_rows``, for ``forget_log_``.
+    """
+    params = trainable_parameters(module)
+    after = {k: p.detach().clone() for k, p in params.items()}
+    anchor = (float(rows.anchor.mean()), float(rows.anchor_correct.float().mean()))
+    bounds = tuple(min(a - TOLERANCE, b) for a, b in zip(anchor, scores_before, strict=True))
+    _move(params, before, after, 0.0)
+    forget_before = float(label_confidence(module, *forget_rows)[0].mean())
+
+    def check(scale: float):
+        """The guard-row scores and forget-row confidence at ``scale`` if the move is acceptable there, else None."""
+        _move(params, before, after, scale)
+        trial = rows.scores(module)
+        if not all(np.isfinite(t) and t >= b for t, b in zip(trial, bounds, strict=True)):
+            return None
+        forget_trial = float(label_confidence(module, *forget_rows)[0].mean())
+        guard_drop = scores_before[0] - trial[0]
+        specific = guard_drop <= 0 or forget_before - forget_trial >= SPECIFICITY * guard_drop
+        return (trial, forget_trial) if specific else None
+
+    chosen, scores, forget_after = 0.0, scores_before, forget_before
+    # Harm grows with the scale: if the smallest scale fails, none passes; otherwise the
+    # largest passing one is found by bisection over SCALES (decreasing), a handful of checks
+    # instead of one per scale. Every scale kept was checked.
+    best, result = len(SCALES) - 1, check(SCALES[-1])
+    if result is not None:
+        high = 0  # SCALES[high:best] are unchecked; SCALES[best] passes
+        while high < best:
+            middle = (high + best) // 2
+            found = check(SCALES[middle])
+            if found is not None:
+                best, result = middle, found
+            else:
+                high = middle + 1
+        chosen, (scores, forget_after) = SCALES[best], result
+    _move(params, before, after, chosen)
+    return {
+        "guard_scale": chosen,
+        "guard_confidence_before": scores_before[0],
+        "guard_confidence_after": scores[0],
+        "guard_confidence_bound": bounds[0],
+        "guard_accuracy_before": scores_before[1],
+        "guard_accuracy_after": scores[1],
+        "guard_accuracy_bound": bounds[1],
+        "guard_forget_confidence_before": forget_before,
+        "guard_forget_confidence_after": forget_after,
+        "guard_rows": len(rows),
+    }
+
+
+@torch.no_grad()
+def _move(params: dict[str, Tensor], before: dict[str, Tensor], after: dict[str, Tensor], scale: float) -> None:
+    for name, p in params.items():
+        # lerp at 0 of a non-finite update would still be NaN: copy the start instead.
+        p.copy_(before[name] if scale == 0 else torch.lerp(before[name], after[name], scale))

@@ -1,0 +1,107 @@
+"""The record of which rows a model was trained on, so that ``forget`` can check its input.
+
+A 64-bit hash per (row, label), kept sorted, with each row's label. The classifier keeps
+the record in memory only (see ``local_state``): it is never saved with the model.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+_MIX_1, _MIX_2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+
+
+def row_fingerprints(X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """A 64-bit hash per (row, label), to recognise rows the model was trained on.
+
+    The row's float32 bit patterns and its label are combined with a fixed odd multiplier
+    per position and mixed (splitmix64's finaliser): vectorised, no Python loop per row.
+    """
+    rows = np.ascontiguousarray(X, dtype=np.float32).reshape(len(X), -1).view(np.uint32)
+    labels = np.asarray(y, dtype=np.int64).astype(np.uint64)
+    weights = _position_weights(rows.shape[1] + 1)
+    out = np.empty(len(rows), dtype=np.uint64)
+    step = max(1, 2**22 // max(rows.shape[1], 1))  # bounded memory for wide rows (images)
+    with np.errstate(over="ignore"):
+        for start in range(0, len(rows), step):
+            block = rows[start : start + step].astype(np.uint64)
+            h = (block * weights[:-1]).sum(axis=1, dtype=np.uint64) + labels[start : start + step] * weights[-1]
+            h ^= h >> np.uint64(30)
+            h *= _MIX_1
+            h ^= h >> np.uint64(27)
+            h *= _MIX_2
+            h ^= h >> np.uint64(31)
+            out[start : start + step] = h
+    return out
+
+
+@functools.lru_cache(maxsize=8)
+def _position_weights(n: int) -> np.ndarray:
+    # Odd 64-bit constants from a fixed generator: distinct for every position.
+    weights = np.random.default_rng(20261126).integers(1, 2**63, size=n, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+    weights.flags.writeable = False  # cached: shared by every call
+    return weights
+
+
+def _kept(fingerprints: np.ndarray, forgotten: np.ndarray) -> tuple[np.ndarray, int]:
+    keep = np.ones(len(fingerprints), dtype=bool)
+    missing = 0
+    values, counts = np.unique(forgotten, return_counts=True)
+    starts = np.searchsorted(fingerprints, values, side="left")
+    ends = np.searchsorted(fingerprints, values, side="right")
+    for start, end, count in zip(starts, ends, counts, strict=True):
+        taken = min(count, end - start)
+        keep[start : start + taken] = False
+        missing += count - taken
+    return keep, int(missing)
+
+
+class TrainedRows:
+    """Which (row, label) pairs the model was trained on and still keeps.
+
+    Parameters
+    ----------
+    fingerprints : ndarray of uint64, optional
+        One hash per row (``row_fingerprints``).
+    labels : ndarray of int, optional
+        The encoded label of each row, in the same order.
+    """
+
+    def __init__(self, fingerprints: np.ndarray | None = None, labels: np.ndarray | None = None) -> None:
+        fingerprints = np.empty(0, np.uint64) if fingerprints is None else np.asarray(fingerprints)
+        labels = np.zeros(len(fingerprints), np.int64) if labels is None else np.asarray(labels)
+        order = np.argsort(fingerprints, kind="stable")
+        self.fingerprints, self.labels = fingerprints[order], labels[order]
+
+    @classmethod
+    def of(cls, X: np.ndarray, y: np.ndarray) -> TrainedRows:
+        return cls(row_fingerprints(X, y), y)
+
+    def __len__(self) -> int:
+        return len(self.fingerprints)
+
+    def count_missing(self, X: np.ndarray, y: np.ndarray) -> int:
+        """How many of the rows are not (or no longer) among the kept rows."""
+        return _kept(self.fingerprints, row_fingerprints(X, y))[1]
+
+    def same_rows(self, other: TrainedRows) -> bool:
+        """Whether both records hold the same rows, as multisets."""
+        return np.array_equal(self.fingerprints, other.fingerprints)
+
+    def without(self, X: np.ndarray, y: np.ndarray) -> TrainedRows:
+        """The record after forgetting the rows (rows it does not hold are ignored)."""
+        keep, _ = _kept(self.fingerprints, row_fingerprints(X, y))
+        return TrainedRows(self.fingerprints[keep], self.labels[keep])
+
+    def without_class(self, label: int) -> TrainedRows:
+        """The record after forgetting every row of one (encoded) class."""
+        keep = self.labels != label
+        return TrainedRows(self.fingerprints[keep], self.labels[keep])
+
+    def plus(self, other: TrainedRows) -> TrainedRows:
+        """The record after training on more rows."""
+        return TrainedRows(
+            np.concatenate([self.fingerprints, other.fingerprints]), np.concatenate([self.labels, other.labels])
+        )

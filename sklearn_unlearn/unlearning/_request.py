@@ -1,0 +1,69 @@
+"""Checking what ``forget`` is asked to do, and turning it into a ``ForgetRequest``."""
+
+from __future__ import annotations
+
+import warnings
+
+import torch
+
+from ._base import ForgetRequest
+from ._records import TrainedRows
+
+
+def build_request(
+    estimator, n_train: int, record: TrainedRows | None, X, y, X_retain, y_retain
+) -> tuple[ForgetRequest, TrainedRows | None]:
+    """Validate the forget (and retain) rows against the fitted estimator and its record of trained rows.
+
+    Parameters
+    ----------
+    estimator : fitted unlearnable estimator
+        Validates and encodes the rows (its ``encode_rows``).
+    n_train : int
+        How many rows it keeps.
+    record : TrainedRows or None
+        Which rows it keeps; None for a model loaded from a file (no check is possible).
+    X, y, X_retain, y_retain
+        As given to ``forget``.
+
+    Returns
+    -------
+    request : ForgetRequest
+    retain_record : TrainedRows or None
+        The record of ``X_retain``, when given: the record after the forget.
+    """
+    if getattr(X, "shape", (1,))[0] == 0 or (not hasattr(X, "shape") and len(X) == 0):
+        raise ValueError("The forget set is empty: pass at least one row to forget.")
+    X_f, y_f = estimator.encode_rows(X, y)
+    if len(X_f) >= n_train:
+        raise ValueError(
+            f"The forget set has {len(X_f)} rows but the model keeps only {n_train}: "
+            "forgetting everything leaves no model; train a new one instead."
+        )
+    if (X_retain is None) != (y_retain is None):
+        raise ValueError("Pass both X_retain and y_retain, or neither.")
+    if record is None:
+        warnings.warn(
+            "This model was loaded from a file, which keeps no record of its training rows: forget cannot "
+            "check that these rows were trained on.",
+            UserWarning,
+            stacklevel=3,
+        )
+    elif X_retain is None and (missing := record.count_missing(X_f, y_f)):
+        raise ValueError(
+            f"{missing} of the {len(X_f)} forget rows were never trained on (or were already forgotten): "
+            "the model can only forget rows it was trained on, with the labels it was trained with."
+        )
+    if X_retain is None:
+        return ForgetRequest(torch.as_tensor(X_f), torch.as_tensor(y_f), None, None, n_train), None
+    X_r, y_r = estimator.encode_rows(X_retain, y_retain, name="X_retain")
+    retain_record = TrainedRows.of(X_r, y_r)
+    if record is not None and not record.same_rows(retain_record.plus(TrainedRows.of(X_f, y_f))):
+        raise ValueError(
+            "X_retain and y_retain must be exactly the rows the model keeps once X is forgotten (the "
+            f"training rows minus X, {n_train - len(X_f)} rows); these are not."
+        )
+    request = ForgetRequest(
+        torch.as_tensor(X_f), torch.as_tensor(y_f), torch.as_tensor(X_r), torch.as_tensor(y_r), len(X_r) + len(X_f)
+    )
+    return request, retain_record

@@ -1,0 +1,70 @@
+"""Running a forget strategy: its stages, each behind the safety guard, and what goes in the log."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+from ..utils import clone_parameters
+from ._base import ForgetHost, ForgetOutcome, ForgetRequest, Unlearner
+from ._guard import GuardRows, guard_update
+
+
+def stages_of(unlearner: Unlearner) -> list[Unlearner]:
+    """The strategies a forget runs in turn: ``unlearner.stages()`` if it has them, else itself."""
+    stages = getattr(unlearner, "stages", None)
+    return list(stages()) if callable(stages) else [unlearner]
+
+
+def method_name(unlearner: Any) -> str:
+    return getattr(unlearner, "name", "") or type(unlearner).__name__
+
+
+def run_forget(
+    host: ForgetHost, unlearner: Unlearner, request: ForgetRequest, guard_rows: GuardRows | None, guard: bool
+) -> tuple[ForgetOutcome, dict[str, Any]]:
+    """Run every stage of ``unlearner``; guard the ones that change weights without retraining.
+
+    Returns the last stage's outcome and the log entry's details: the details (and guard
+    report) of the stage that is ``unlearner`` itself, or else of the first stage, at the
+    top level, and one dict per stage under ``"stages"`` when there are several, with
+    ``"guard_scales"`` (one per stage, None where a stage is not guarded) beside them: the
+    top-level details describe what that stage proposed, the scales what was kept.
+    """
+    reports, outcome, main = [], ForgetOutcome(None), 0
+    for index, stage in enumerate(stages_of(unlearner)):
+        main = index if stage is unlearner else main
+        guarded = guard and getattr(stage, "guarded", True)
+        before = clone_parameters(host.module_) if guarded else None
+        scores = guard_rows.scores(host.module_) if guarded and guard_rows is not None and len(guard_rows) else None
+        outcome = stage.forget(host, request)
+        if not isinstance(outcome, ForgetOutcome):
+            raise TypeError(f"{type(stage).__name__}.forget must return a ForgetOutcome; it returned {outcome!r}.")
+        report = {"method": method_name(stage), **outcome.details}
+        if guarded:
+            report.update(_guard(host, before, guard_rows, scores, (request.X_forget, request.y_forget)))
+        reports.append(report)
+    details = {k: v for k, v in reports[main].items() if k != "method"}
+    if len(reports) > 1:
+        details["stages"] = reports
+        details["guard_scales"] = [report.get("guard_scale") for report in reports]
+    return outcome, details
+
+
+def _guard(
+    host: ForgetHost, before, rows: GuardRows | None, scores: tuple[float, float] | None, forget_rows
+) -> dict[str, Any]:
+    if rows is None or len(rows) == 0:
+        # The safe side: no reference rows, no way to know the update is harmless.
+        for name, p in host.module_.named_parameters():
+            if name in before:
+                p.data.copy_(before[name])
+        warnings.warn(
+            "The forget guard has no reference rows (a model loaded from a file keeps none, and forgets can "
+            "use them all up), so the update was not applied. Give the model a sample of the rows it keeps "
+            "with set_guard_rows(X, y), or forget with guard=False to apply it unchecked.",
+            UserWarning,
+            stacklevel=4,
+        )
+        return {"guard_scale": 0.0, "guard_rows": 0, "guard_note": "no reference rows: update not applied"}
+    return guard_update(host.module_, before, rows, scores, forget_rows)
