@@ -27,7 +27,7 @@ from sklearn_unlearn import ASSD
 from sklearn_unlearn.datasets import inject_label_noise, load_supply_chain
 
 from .common import RESULTS, add_data_dir, load_real, markdown, report_header, write_report
-from .table4 import SIZES, paper_mlp
+from .tasks import SIZES, paper_mlp
 
 
 def anatomy(task, rate: float, epochs: int, hidden, form: str) -> tuple[list[dict], dict]:
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rates", type=float, nargs="+", default=[0.01, 0.10])
     parser.add_argument("--quick", action="store_true", help="CI-sized run; writes nothing")
-    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--out", type=Path, default=RESULTS / "assd_anatomy")
     add_data_dir(parser)
     args = parser.parse_args(argv)
     torch.manual_seed(0)

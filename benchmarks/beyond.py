@@ -43,9 +43,8 @@ from sklearn_unlearn.datasets import inject_label_noise
 from sklearn_unlearn.metrics import membership_inference
 
 from .beyond_goals import goal_table, repeated_table, scorecard
-from .beyond_tasks import TASKS, Task, load_task
 from .common import RESULTS, add_data_dir, command_line, machine_line, markdown, timed, write_report
-from .table4 import RATES
+from .tasks import RATES, TASKS, Task, load_task
 
 PLANS = {  # name: (parameters set on the copy, given the retain rows, forget's guard argument)
     "retrain": ({"forget_method": "retrain"}, True, None),
@@ -173,9 +172,9 @@ def header(argv: list[str] | None) -> list[str]:
 
 
 def summarise_all(out: Path, argv: list[str] | None) -> int:
-    paths = sorted(p for p in out.glob("beyond_*.csv") if not p.name.startswith("beyond_repeated"))
+    paths = sorted(p for p in out.glob("*.csv") if p.name != "repeated.csv")
     if not paths:
-        print(f"no beyond_*.csv under {out}")
+        print(f"no results CSV under {out}")
         return 1
     goals = goal_table(pd.concat([pd.read_csv(p) for p in paths], ignore_index=True))
     lines = [
@@ -196,7 +195,7 @@ def summarise_all(out: Path, argv: list[str] | None) -> int:
         "",
         markdown(goals, ".3g"),
     ]
-    repeated_csv = out / "beyond_repeated.csv"
+    repeated_csv = out / "repeated.csv"
     if repeated_csv.exists():
         lines += ["", "## Repeated forgets", "", markdown(repeated_table(pd.read_csv(repeated_csv)), ".2f")]
     report = "\n".join(lines)
@@ -216,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeated", action="store_true", help="repeated forgets (see repeated())")
     parser.add_argument("--summarise", action="store_true", help="the goal tables from every beyond_*.csv")
     parser.add_argument("--quick", action="store_true", help="CI-sized run; writes nothing")
-    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--out", type=Path, default=RESULTS / "beyond")
     add_data_dir(parser)
     args = parser.parse_args(argv)
     if args.summarise:
@@ -227,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
         report = "\n".join(["# Repeated forgets", "", *header(argv), "", markdown(repeated_table(frame), ".2f")])
         print(report)
         if not args.quick:
-            write_report(args.out, "beyond_repeated", report, frame)
+            write_report(args.out, "repeated", report, frame)
         return 0
     if args.quick:
         args.rates, args.seeds, args.sizes = [0.1], 1, args.sizes or ["2x50"]
@@ -236,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [s for s in (args.sizes or data.sizes) if s in data.sizes] or data.sizes
     tag = f"{args.data}{len(data.y_train) // 1000}k" if args.data == "synthetic" else args.data
     tag = "quick" if args.quick else tag
-    stem = f"beyond_{tag}_{args.task}"
+    stem = f"{tag}_{args.task}"
     records: list[dict] = []
     for size in sizes:
         for rate in args.rates:

@@ -13,7 +13,9 @@ from typing import Any
 
 import pandas as pd
 import torch
+import torch.nn.functional as F
 
+from sklearn_unlearn import MLP
 from sklearn_unlearn.datasets import load_dataco
 from sklearn_unlearn.utils import resolve_device
 
@@ -80,3 +82,26 @@ def write_report(out: Path, stem: str, text: str, frame: pd.DataFrame | None = N
 
 def report_header(title: str, name: str, argv: Sequence[str] | None, device: str | None = None) -> list[str]:
     return [f"# {title}", "", f"Command: `{command_line(name, argv)}`  ", f"Machine: {machine_line(device)}", ""]
+
+
+def sync(device: torch.device | None = None) -> None:
+    """Wait for queued CUDA work (on ``device``, or any when None), so that a timer measures it."""
+    if (device is None and torch.cuda.is_available()) or (device is not None and device.type == "cuda"):
+        torch.cuda.synchronize()
+
+
+def plain_epoch(X: torch.Tensor, y: torch.Tensor, hidden, batch_size: int, lr: float) -> float:
+    """Seconds of one epoch of the plain loop: shuffled batches by index, forward, loss, backward, step."""
+    torch.manual_seed(0)
+    module = MLP(X.shape[1], int(y.max()) + 1, hidden).to(X.device).train()
+    optimizer = torch.optim.SGD(module.parameters(), lr=lr)
+    sync(X.device)
+    start = time.perf_counter()
+    order = torch.randperm(len(X)).to(X.device)
+    for begin in range(0, len(X) - batch_size + 1 if len(X) % batch_size == 1 else len(X), batch_size):
+        rows = order[begin : begin + batch_size]
+        optimizer.zero_grad()
+        F.cross_entropy(module(X[rows]), y[rows]).backward()
+        optimizer.step()
+    sync(X.device)
+    return time.perf_counter() - start

@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     add_data_dir(parser)
     parser.add_argument("--quick", action="store_true", help="small CI-sized run; writes nothing")
     parser.add_argument("--report", action="store_true", help="only re-make the Markdown from the saved CSV")
-    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--out", type=Path, default=RESULTS / "detect_and_forget")
     args = parser.parse_args(argv)
     if args.report:
         records = pd.read_csv(args.out / "detect_and_forget.csv")

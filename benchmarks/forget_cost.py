@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--forget-share", type=float, default=0.01)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="small CI-sized run")
-    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--out", type=Path, default=RESULTS / "forget_cost")
     args = parser.parse_args(argv)
     if args.quick:
         args.rows, args.hidden, args.epochs = 5000, [50, 50], 3

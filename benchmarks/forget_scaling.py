@@ -30,8 +30,8 @@ import pandas as pd
 import torch
 
 from sklearn_unlearn import UnlearnableClassifier
-from sklearn_unlearn.unlearning import assd_alpha
 from sklearn_unlearn.datasets import load_supply_chain
+from sklearn_unlearn.unlearning import assd_alpha
 
 from .common import RESULTS, command_line, machine_line, timed, write_report
 
@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--sweeps", nargs="+", choices=["rows", "forget_share", "parameters"], help="run only these")
     parser.add_argument("--quick", action="store_true", help="tiny sweeps for CI; writes nothing")
-    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--out", type=Path, default=RESULTS / "forget_scaling")
     args = parser.parse_args(argv)
     torch.set_num_threads(min(torch.get_num_threads(), os.cpu_count() or 1))
     epochs = 2 if args.quick else args.epochs
@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     report = "\n".join(lines)
     print(report)
     if not args.quick:
-        name = "forget_scaling" + ("" if not args.sweeps else "_" + "_".join(args.sweeps))
+        name = "forget_scaling" if not args.sweeps else "_".join(args.sweeps)
         write_report(args.out, name, report, frame)
         if not args.sweeps:
             plot(frame, args.out / f"{name}.png")

@@ -31,18 +31,12 @@ import torch
 
 from sklearn_unlearn import UnlearnableClassifier
 from sklearn_unlearn.datasets import inject_label_noise, load_supply_chain
-from sklearn_unlearn.utils import resolve_device
 from sklearn_unlearn.persistence import load, save
+from sklearn_unlearn.utils import resolve_device
 
-from .common import RESULTS, markdown, report_header, timed, write_report
-from .train_speed import plain_epoch
+from .common import RESULTS, markdown, plain_epoch, report_header, sync, timed, write_report
 
 METHODS = ["assd", "path_gradient", "ssd", "single_gradient", "newton", "finetune"]
-
-
-def _sync() -> None:
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
 
 
 def _model(hidden: tuple[int, ...], epochs: int, batch: int, device: str, **params) -> UnlearnableClassifier:
@@ -66,8 +60,8 @@ def forget_table(task, hidden, epochs, batch, device) -> tuple[pd.DataFrame, Unl
     for method in [*METHODS, "retrain"]:
         model = copy.deepcopy(baseline).set_params(forget_method=method)
         kwargs = retain if method in ("finetune", "retrain") else {}
-        _sync()
-        _, seconds = timed(lambda m=model, k=kwargs: (m.forget(task.X_train[wrong], y_noisy[wrong], **k), _sync()))
+        sync()
+        _, seconds = timed(lambda m=model, k=kwargs: (m.forget(task.X_train[wrong], y_noisy[wrong], **k), sync()))
         results[method] = seconds
         rows.append(
             {
@@ -108,8 +102,8 @@ def large_model_table(rows: int, width: int, depth: int, device: str) -> pd.Data
         model = copy.deepcopy(clf).set_params(forget_method=method)
         if torch.cuda.is_available():
             torch.cuda.reset_peak_memory_stats()
-        _sync()
-        _, seconds = timed(lambda m=model: (m.forget(task.X_train[wrong], y_noisy[wrong]), _sync()))
+        sync()
+        _, seconds = timed(lambda m=model: (m.forget(task.X_train[wrong], y_noisy[wrong]), sync()))
         peak = torch.cuda.max_memory_allocated() / 2**30 if torch.cuda.is_available() else np.nan
         out.append(
             {
@@ -148,8 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--large-width", type=int, default=4096, help="hidden width of the large model")
     parser.add_argument("--large-depth", type=int, default=4, help="hidden layers of the large model")
     parser.add_argument("--quick", action="store_true", help="CI-sized run on any device; writes nothing")
-    parser.add_argument("--out", type=Path, default=RESULTS)
-    parser.add_argument("--name", default="gpu", help="results file stem (gpu_cpu for a CPU reference run)")
+    parser.add_argument("--out", type=Path, default=RESULTS / "gpu")
+    parser.add_argument("--name", default="gpu", help="results file stem (cpu for a CPU reference run)")
     args = parser.parse_args(argv)
     if args.quick:
         args.rows, args.epochs, args.large_rows, args.large_width, args.large_depth = 4000, 2, 2000, 64, 2

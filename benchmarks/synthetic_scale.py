@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     report = "\n".join(lines)
     print(report)
     if not args.quick:
-        write_report(RESULTS, "synthetic_scale", report)
+        write_report(RESULTS / "synthetic_scale", "synthetic_scale", report)
     return 0
 
 

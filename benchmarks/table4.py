@@ -33,31 +33,16 @@ import numpy as np
 import pandas as pd
 import torch
 from scipy.stats import ttest_rel
-from skorch.callbacks import LRScheduler
-from torch.optim.lr_scheduler import ExponentialLR
 
-from sklearn_unlearn import ASSD, SSD, FineTune, UnlearnableClassifier
+from sklearn_unlearn import ASSD, SSD, FineTune
 from sklearn_unlearn.datasets import inject_label_noise, load_supply_chain
 
 from .common import RESULTS, add_data_dir, command_line, load_real, machine_line, write_report
+from .tasks import RATES, SIZES, paper_mlp
 
-SIZES = {"2x50": (50, 50), "3x100": (100,) * 3, "5x250": (250,) * 5}
-RATES = [0.0025, 0.01, 0.025, 0.05, 0.075, 0.10]
 LR_GRID = [0.01, 0.03, 0.1]
 WD_GRID = [0.0, 1e-4, 1e-3]
 METHODS = ["baseline", "retrain", "fine-tune", "SSD", "ASSD (per-sample)", "ASSD (mini-batch)"]
-
-
-def paper_mlp(hidden, lr, weight_decay, epochs, seed):
-    return UnlearnableClassifier(
-        module__hidden_layer_sizes=hidden,
-        max_epochs=epochs,
-        lr=lr,
-        optimizer__weight_decay=weight_decay,
-        batch_size=1024,
-        callbacks=[("lr_decay", LRScheduler(policy=ExponentialLR, gamma=0.95))],
-        random_state=seed,
-    )
 
 
 def choose_lr_wd(X, y, epochs: int) -> tuple[float, float, float]:
@@ -209,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lr", type=float, help="skip the search: use this learning rate (with --weight-decay)")
     parser.add_argument("--weight-decay", type=float, default=0.0)
     parser.add_argument("--quick", action="store_true", help="small CI-sized grid; writes nothing")
-    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--out", type=Path, default=RESULTS / "table4")
     parser.add_argument(
         "--summarise",
         type=Path,
@@ -237,7 +222,8 @@ def main(argv: list[str] | None = None) -> int:
         lr, wd, chosen = args.lr, args.weight_decay, f"lr {args.lr}, weight decay {args.weight_decay} (given)"
     print(f"{source}: {chosen}", flush=True)
     tag = f"{'synthetic' if args.synthetic else 'dataco'}_{args.features}_{args.noise}"
-    partial = None if args.quick else args.out / f"table4_{tag}.partial.csv"
+    # Kept while a long run goes on (a stopped run can be tabulated); never committed (.gitignore).
+    partial = None if args.quick else args.out / f"{tag}.partial.csv"
     frame = pd.DataFrame(run_grid(task, args, lr, wd, partial))
     summary = summarise(frame)
     lines = [
@@ -254,8 +240,8 @@ def main(argv: list[str] | None = None) -> int:
     report = "\n".join(lines)
     print(report)
     if not args.quick:
-        write_report(args.out, f"table4_{tag}", report, frame)
-        plot_gains(frame, args.out / f"table4_{tag}.png")
+        write_report(args.out, tag, report, frame)
+        plot_gains(frame, args.out / f"{tag}.png")
         partial.unlink(missing_ok=True)
     return 0
 

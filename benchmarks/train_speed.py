@@ -14,41 +14,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
 
 from sklearn_unlearn import UnlearnableClassifier
 from sklearn_unlearn.datasets import load_supply_chain
-from sklearn_unlearn import MLP
 
-from .common import RESULTS, markdown, report_header, timed, write_report
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
-
-def plain_epoch(X: torch.Tensor, y: torch.Tensor, hidden, batch_size: int, lr: float) -> float:
-    """Seconds of one epoch of the plain loop: shuffled batches by index, forward, loss, backward, step."""
-    torch.manual_seed(0)
-    module = MLP(X.shape[1], int(y.max()) + 1, hidden).to(X.device).train()
-    optimizer = torch.optim.SGD(module.parameters(), lr=lr)
-    _sync(X.device)
-    start = time.perf_counter()
-    order = torch.randperm(len(X)).to(X.device)
-    for begin in range(0, len(X) - batch_size + 1 if len(X) % batch_size == 1 else len(X), batch_size):
-        rows = order[begin : begin + batch_size]
-        optimizer.zero_grad()
-        F.cross_entropy(module(X[rows]), y[rows]).backward()
-        optimizer.step()
-    _sync(X.device)
-    return time.perf_counter() - start
+from .common import RESULTS, markdown, plain_epoch, report_header, timed, write_report
 
 
 def measure(task, n_rows: int, hidden, batch_size: int, epochs: int) -> dict:
@@ -81,8 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hidden", type=int, nargs="+", default=[100, 100, 100])
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="CI-sized run; writes nothing")
-    parser.add_argument("--out", type=Path, default=RESULTS)
-    parser.add_argument("--name", default="train_speed", help="results file stem (e.g. train_speed_gpu)")
+    parser.add_argument("--out", type=Path, default=RESULTS / "train_speed")
+    parser.add_argument("--name", default="train_speed", help="results file stem (e.g. gpu)")
     args = parser.parse_args(argv)
     if args.quick:
         args.rows, args.batch_sizes, args.epochs, args.hidden = [5000], [256], 2, [32, 32]

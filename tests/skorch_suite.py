@@ -51,7 +51,6 @@ EXPECTED_FAILURES: dict[str, str] = {
     "TestNeuralNet::test_repr_uninitialized_works": CLASS_NAME,
     "TestNeuralNet::test_repr_initialized_works": CLASS_NAME,
     "TestNeuralNet::test_repr_fitted_works": CLASS_NAME,
-    "TestNeuralNet::test_callback_keeps_order": "a TrainingTrace callback is always added (it records w_0 and the steps)",
     "TestNeuralNet::test_fit_params_passed_to_module": EXTRA_CALLS,
     "TestNeuralNet::test_fit_params_passed_to_module_in_pipeline": EXTRA_CALLS,
     "TestMetadataRouting::test_fit_with_extra_params_and_routing": EXTRA_CALLS,

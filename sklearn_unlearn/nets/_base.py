@@ -264,16 +264,15 @@ class SklearnNetMixin:
     def initialize_module(self):
         kwargs = self.get_params_for("module")
         if not isinstance(self.module, nn.Module):
-            accepted = inspect.signature(self.module).parameters
-            for name, value in self._module_sizes().items():
-                if name in accepted:
-                    kwargs.setdefault(name, value)
+            accepted = set(inspect.signature(self.module).parameters)
+            for name, value in self._module_sizes(accepted).items():
+                kwargs.setdefault(name, value)
         self.module_ = self.initialized_instance(self.module, kwargs)
         return self
 
-    def _module_sizes(self) -> dict[str, int]:
-        """Sizes a module class gets from the data when its ``__init__`` takes them."""
-        return {"n_features": self.n_features_in_}
+    def _module_sizes(self, accepted: set[str]) -> dict[str, int]:
+        """Sizes from the data for the module class's ``__init__`` arguments in ``accepted``."""
+        return {"n_features": self.n_features_in_} if "n_features" in accepted else {}
 
     def get_dataset(self, X, y=None):
         # Validated float32 arrays take the fast path (``_batches``); training rows go to the

@@ -86,8 +86,9 @@ class SklearnNetClassifier(SklearnNetMixin, NeuralNetClassifier):
         """
         return prepare_rows(self, X, y, name=name)
 
-    def _module_sizes(self) -> dict[str, int]:
-        return {**super()._module_sizes(), "n_classes": len(self.classes_)}
+    def _module_sizes(self, accepted: set[str]) -> dict[str, int]:
+        sizes = super()._module_sizes(accepted)
+        return {**sizes, "n_classes": len(self.classes_)} if "n_classes" in accepted else sizes
 
     def _module_outputs(self) -> tuple[int, str]:
         return len(self.classes_), "one logit per class"
