@@ -39,8 +39,11 @@ class UnlearnableClassifier(UnlearnMixin, SklearnNetClassifier):
     criterion : torch loss class, default=torch.nn.CrossEntropyLoss
         Mean loss over a batch; also the loss the importances are taken of.
     optimizer : torch optimizer class, default=torch.optim.SGD
+        Trains the network; its settings go by ``optimizer__<name>``.
     lr : float, default=0.05
+        Learning rate.
     max_epochs : int, default=25
+        Epochs of ``fit``.
     batch_size : int, default=128
         Training batch size, and the batch size of the mini-batch importances
         (-1: all rows in one batch).
@@ -98,6 +101,19 @@ class UnlearnableClassifier(UnlearnMixin, SklearnNetClassifier):
         One entry per ``forget``: method, rows, α, parameters dampened, seconds.
     class_filters_ : dict of str to Tensor
         After ``fit_class_filters``: one memory matrix per layer (weight filtering).
+
+    See Also
+    --------
+    sklearn_unlearn.UnlearnPipeline : Find label errors with cleanlab, then forget them.
+    sklearn_unlearn.unlearning : The forget strategies and the guard.
+    skorch.NeuralNetClassifier : The net this classifier is.
+
+    References
+    ----------
+    .. [1] Schoepf, Foster, Brintrup. "Parameter-tuning-free data entry error unlearning
+       with adaptive selective synaptic dampening". 2024.
+    .. [2] Thudi, Deza, Chandrasekaran, Papernot. "Unrolling SGD: Understanding Factors
+       Influencing Machine Unlearning". IEEE EuroS&P 2022.
 
     Examples
     --------
@@ -167,6 +183,7 @@ class UnlearnableClassifier(UnlearnMixin, SklearnNetClassifier):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Rows to predict.
         forget_class : label, optional
             Answer as the model that has forgotten this class (weight filtering; needs
             ``fit_class_filters`` first).
@@ -174,6 +191,7 @@ class UnlearnableClassifier(UnlearnMixin, SklearnNetClassifier):
         Returns
         -------
         ndarray of shape (n_samples, n_classes)
+            One probability per class.
         """
         if forget_class is None:
             return super().predict_proba(X)
@@ -185,11 +203,19 @@ class UnlearnableClassifier(UnlearnMixin, SklearnNetClassifier):
             return self.probabilities(torch.as_tensor(X32)).numpy()
 
     def predict(self, X, *, forget_class=None) -> np.ndarray:
-        """Predicted labels, from ``classes_`` (``forget_class`` as in ``predict_proba``).
+        """Predicted labels, from ``classes_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to predict.
+        forget_class : label, optional
+            Answer as the model that has forgotten this class (as in ``predict_proba``).
 
         Returns
         -------
         ndarray of shape (n_samples,)
+            The most probable label of each row.
         """
         if forget_class is None:
             return super().predict(X)
@@ -220,6 +246,7 @@ class UnlearnableClassifier(UnlearnMixin, SklearnNetClassifier):
         X, y : array-like
             Rows to learn the filters from (the training rows, or a sample of them).
         epochs : int, default=30
+            Epochs over the rows.
         lr : float, default=0.05
             Adam step size for the α's.
         retain_weight, forget_weight, sparsity_weight : float
@@ -231,7 +258,7 @@ class UnlearnableClassifier(UnlearnMixin, SklearnNetClassifier):
         Returns
         -------
         self
-            With ``class_filters_`` (dict of layer name to α, shape (n_classes, K)).
+            The classifier, with ``class_filters_`` (dict of layer name to α, shape (n_classes, K)).
         """
         check_is_fitted(self)
         X32, y_enc = self.encode_rows(X, y)
@@ -258,9 +285,15 @@ class UnlearnableClassifier(UnlearnMixin, SklearnNetClassifier):
         The other classes' filters were learned for the old weights, so they are
         dropped (``class_filters_ = None``), and the importance cache is marked stale.
 
+        Parameters
+        ----------
+        label : label
+            The class to forget, one of ``classes_``.
+
         Returns
         -------
         self
+            The classifier, without the class.
         """
         self._check_trained()
         index = self._class_index(label)

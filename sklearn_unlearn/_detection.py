@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import warnings
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
@@ -12,8 +12,11 @@ from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, 
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import StratifiedKFold, check_cv, cross_val_predict
 from sklearn.utils import _safe_indexing, get_tags
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import _num_samples, check_array, check_is_fitted, column_or_1d, validate_data
+
+from .utils import warn
 
 
 class CleanlabDetector(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
@@ -76,6 +79,29 @@ class CleanlabDetector(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     True
     """
 
+    _parameter_constraints: dict = {
+        "estimator": [HasMethods(["fit", "predict_proba"]), None],
+        "cv": ["cv_object"],
+        "filter_by": [
+            StrOptions(
+                {
+                    "prune_by_noise_rate",
+                    "prune_by_class",
+                    "both",
+                    "confident_learning",
+                    "predicted_neq_given",
+                    "low_normalized_margin",
+                    "low_self_confidence",
+                }
+            )
+        ],
+        "frac_noise": [Interval(Real, 0, 1, closed="right")],
+        "min_examples_per_class": [Interval(Integral, 0, None, closed="left")],
+        "cleanlab_kwargs": [dict, None],
+        "n_jobs": [Integral, None],
+        "random_state": ["random_state"],
+    }
+
     def __init__(
         self,
         estimator: Any = None,
@@ -121,7 +147,9 @@ class CleanlabDetector(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Returns
         -------
         self
+            The fitted detector, with ``label_issues_``.
         """
+        self._validate_params()
         self._check_X(X, ensure_min_samples=2)
         validate_data(self, X, skip_check_array=True)
         y = self._check_y(y, _num_samples(X))
@@ -143,11 +171,9 @@ class CleanlabDetector(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.pred_probs_ = pred_probs
         self.classes_ = classes
         if self.label_issues_.all():
-            warnings.warn(
+            warn(
                 "CleanlabDetector flagged every row as mislabelled: the estimator cannot predict these labels "
-                "out of fold. Check the features and the estimator before forgetting anything.",
-                UserWarning,
-                stacklevel=2,
+                "out of fold. Check the features and the estimator before forgetting anything."
             )
         return self
 
@@ -157,10 +183,12 @@ class CleanlabDetector(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like, sparse matrix or DataFrame of shape (n_samples, n_features)
+            Rows.
 
         Returns
         -------
-        X : the same object (a list comes back as an ndarray)
+        X : array-like
+            The same object (a list comes back as an ndarray).
         """
         check_is_fitted(self)
         self._check_X(X)
@@ -171,9 +199,19 @@ class CleanlabDetector(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     def fit_resample(self, X, y, **fit_params: Any):
         """Fit, then return the rows that were not flagged (imbalanced-learn's sampler API).
 
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows.
+        y : array-like of shape (n_samples,)
+            Their given labels.
+        **fit_params
+            Passed to the estimator's ``fit`` in every fold.
+
         Returns
         -------
-        X_kept, y_kept : the unflagged rows of ``X`` and ``y``
+        X_kept, y_kept : array-like
+            The unflagged rows of ``X`` and ``y``.
         """
         keep = ~self.fit(X, y, **fit_params).label_issues_
         return _safe_indexing(X, keep), _safe_indexing(y, keep)

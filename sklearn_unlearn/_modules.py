@@ -52,6 +52,18 @@ class MLP(nn.Module):
         self.layers = nn.Sequential(*layers)
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
+        """Logits of the rows.
+
+        Parameters
+        ----------
+        X : Tensor of shape (n_samples, n_features)
+            Rows (any trailing shape is flattened).
+
+        Returns
+        -------
+        Tensor of shape (n_samples, n_classes)
+            One logit per class.
+        """
         return self.layers(X.flatten(1))
 
 
@@ -101,6 +113,18 @@ class SmallCNN(nn.Module):
         self.head = nn.Linear(in_channels * pool * pool, n_classes)
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
+        """Logits of the images.
+
+        Parameters
+        ----------
+        X : Tensor of shape (n_samples, channels, height, width) or (n_samples, side * side)
+            Images; flat square ones are reshaped.
+
+        Returns
+        -------
+        Tensor of shape (n_samples, n_classes)
+            One logit per class.
+        """
         if X.dim() == 2 and self._side:
             X = X.view(-1, 1, self._side, self._side)
         return self.head(self.features(X).flatten(1))

@@ -30,8 +30,8 @@ class UnlearnPipeline(Pipeline):
     then handles the flagged rows per ``detected``:
 
     - ``"forget"``: fit the final estimator on all rows, then ``forget`` the flagged ones
-      (ASSD by default for ``UnlearnableClassifier``: one pass over those rows; a
-      ``forget_method`` that needs retain rows, such as ``"finetune"``, gets the unflagged rows);
+      with its ``forget_method`` (a method that needs retain rows, such as ``"finetune"``,
+      gets the unflagged rows);
     - ``"drop"``: fit the final estimator on the unflagged rows only (what cleanlab's
       ``CleanLearning`` does);
     - ``"keep"``: ignore the flags (the baseline).
@@ -46,8 +46,12 @@ class UnlearnPipeline(Pipeline):
         As in Pipeline; the detector must not be the last step.
     detected : {"forget", "drop", "keep"}, default="forget"
         What to do with rows a detector flags.
-    transform_input, memory, verbose
+    transform_input : list of str or None, default=None
         As in ``Pipeline``.
+    memory : str, joblib.Memory or None, default=None
+        As in ``Pipeline``: caches the fitted transforms.
+    verbose : bool, default=False
+        As in ``Pipeline``: print the time each step takes.
 
     Attributes
     ----------
@@ -56,11 +60,9 @@ class UnlearnPipeline(Pipeline):
 
     Notes
     -----
-    A detector flags correct rows too (on DataCo-shaped data 14–22 % of all rows were flagged
-    for 2.5–10 % injected errors), and ASSD on such a large, mostly-correct forget set cost
-    up to tens of points of test accuracy in ``benchmarks/detect_and_forget.py``, while
-    ``forget_method="finetune"`` on the classifier or ``detected="drop"`` kept it at or above
-    the baseline. Measure on your data before relying on the default.
+    A detector flags correct rows too, so the forget set is larger than the set of real
+    errors and mostly correct; the docs' workflow page compares ``"forget"``, ``"drop"``
+    and cleanlab's ``CleanLearning`` on that case.
 
     Fit parameters use the ``step__param`` form (metadata routing off). If ``fit`` fails
     (e.g. every row flagged), every step is reset to an unfitted clone, so no half-fitted
@@ -114,6 +116,7 @@ class UnlearnPipeline(Pipeline):
         Returns
         -------
         self
+            The fitted pipeline.
         """
         self._validate_params()
         self._check_detection_steps()
@@ -141,6 +144,7 @@ class UnlearnPipeline(Pipeline):
         Returns
         -------
         self
+            The pipeline, its last step without the rows.
         """
         return forget(self, X, y, X_retain=X_retain, y_retain=y_retain)
 
@@ -204,9 +208,23 @@ def make_pipeline(
 ) -> UnlearnPipeline:
     """Build an ``UnlearnPipeline`` with step names derived from the classes, as sklearn does.
 
+    Parameters
+    ----------
+    *steps : estimators
+        The steps, in order; the last one is the classifier.
+    detected : {"forget", "drop", "keep"}, default="forget"
+        What to do with the rows a detector step flags (see ``UnlearnPipeline``).
+    transform_input : list of str or None, default=None
+        As in ``Pipeline``.
+    memory : str, joblib.Memory or None, default=None
+        As in ``Pipeline``.
+    verbose : bool, default=False
+        As in ``Pipeline``.
+
     Returns
     -------
     UnlearnPipeline
+        The pipeline, unfitted.
     """
     named = sklearn_make_pipeline(*steps).steps
     return UnlearnPipeline(named, detected=detected, transform_input=transform_input, memory=memory, verbose=verbose)
@@ -222,8 +240,16 @@ def forget(estimator: Any, X, y, *, X_retain=None, y_retain=None) -> Any:
     Parameters
     ----------
     estimator : fitted estimator, Pipeline or search
-    X, y : rows to forget and their labels as trained
-    X_retain, y_retain : optional retain rows, for methods that need them
+        What forgets: an estimator with ``forget``, a Pipeline ending in one, or a fitted
+        search whose best estimator is one.
+    X : array-like
+        Rows to forget, in raw form.
+    y : array-like
+        Their targets as trained.
+    X_retain : array-like, optional
+        The kept rows, for methods that need them.
+    y_retain : array-like, optional
+        Their targets.
 
     Returns
     -------

@@ -33,6 +33,18 @@ DEFAULT_LABEL = "default: path gradient + ASSD, guarded"
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the ``sklearn-unlearn`` command.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments (default: the command line).
+
+    Returns
+    -------
+    int
+        The exit status.
+    """
     parser = argparse.ArgumentParser(prog="sklearn-unlearn", description="Machine unlearning for scikit-learn.")
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser(
@@ -70,6 +82,18 @@ def _task(args: argparse.Namespace):
 
 
 def run_demo(args: argparse.Namespace) -> int:
+    """Run the demo (see ``DEMO_HELP``) with the parsed arguments.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The ``demo`` command's arguments.
+
+    Returns
+    -------
+    int
+        The exit status.
+    """
     from skorch.callbacks import LRScheduler
     from torch.optim.lr_scheduler import ExponentialLR
 

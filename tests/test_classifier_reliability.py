@@ -6,6 +6,7 @@ test_persistence.py.
 """
 
 import copy
+import warnings
 
 import numpy as np
 import pytest
@@ -202,3 +203,22 @@ def test_forget_class_updates_the_counts_and_the_record(toy):
     with pytest.raises(ValueError, match="never trained on"):
         clf.forget(X[y == 1][:3], y[y == 1][:3])
     assert (clf.forget_state_.guard_rows.y != 1).all()
+
+
+def test_a_batch_size_set_to_zero_after_fit_is_refused_by_name(toy):
+    X, y = toy
+    clf = UnlearnableClassifier(**SMALL).fit(X, y)
+    clf.set_params(batch_size=0)
+    with pytest.raises(ValueError, match="batch_size must be a positive int or -1"):
+        clf.predict(X)
+
+
+def test_warnings_point_at_the_callers_line(toy, tmp_path):
+    from sklearn_unlearn.persistence import load, save
+
+    X, y = toy
+    loaded = load(save(UnlearnableClassifier(**SMALL).fit(X, y), tmp_path / "model.zip"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        loaded.forget(X[:5], y[:5])  # no record of rows, no guard rows: two warnings
+    assert len(caught) == 2 and {w.filename for w in caught} == {__file__}

@@ -142,3 +142,12 @@ def test_callers_arrays_untouched(noisy_digits):
     X_before, y_before = X.copy(), y_noisy.copy()
     CleanlabDetector(LogisticRegression(max_iter=200), cv=2, random_state=0).fit_resample(X, y_noisy)
     assert np.array_equal(X, X_before) and np.array_equal(y_noisy, y_before)
+
+
+@pytest.mark.parametrize(
+    "params, name", [({"frac_noise": 1.5}, "frac_noise"), ({"filter_by": "nope"}, "filter_by"), ({"cv": "x"}, "cv")]
+)
+def test_bad_parameters_are_named_at_fit(params, name):
+    X, y = contrarian_data()
+    with pytest.raises(ValueError, match=name):
+        CleanlabDetector(**params).fit(X, y)

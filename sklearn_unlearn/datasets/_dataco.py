@@ -194,7 +194,18 @@ def check_columns(frame: pd.DataFrame, source: str = "the frame") -> None:
 
 
 def delivery_label(frame: pd.DataFrame) -> np.ndarray:
-    """0 early, 1 on time, 2 late, from the real and scheduled shipping days."""
+    """The delivery class of each order: 0 early, 1 on time, 2 late.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        With ``Days for shipping (real)`` and ``Days for shipment (scheduled)``.
+
+    Returns
+    -------
+    ndarray of int64
+        The sign of real minus scheduled days, plus one.
+    """
     return (np.sign(frame[REAL_DAYS].to_numpy() - frame[SCHEDULED_DAYS].to_numpy()) + 1).astype(np.int64)
 
 
@@ -207,7 +218,30 @@ def dataco_task(
     source: str = "a DataCo-shaped frame",
     name: str = "the frame",
 ) -> Bunch:
-    """Label, time-ordered split and features for a DataCo-shaped frame (real or synthetic)."""
+    """Label, time-ordered split and features for a DataCo-shaped frame (real or synthetic).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        DataCo's columns (``REQUIRED_COLUMNS``), one row per order line.
+    features : {"paper", "order_time"}, default="paper"
+        The paper's preprocessing (the leaked column included) or what is known when an
+        order is placed.
+    drop_canceled : bool, default=False
+        Leave out canceled shipments.
+    test_size : float, default=0.2
+        Share of rows, the latest ones, held out as the test set.
+    source : str, default="a DataCo-shaped frame"
+        Where the rows came from, for ``DESCR``.
+    name : str, default="the frame"
+        How errors name the frame.
+
+    Returns
+    -------
+    Bunch
+        ``X_train``, ``y_train``, ``X_test``, ``y_test``, ``feature_names``,
+        ``target_names``, ``frame`` and ``DESCR``.
+    """
     if features not in FEATURE_SETS:
         raise ValueError(f"features must be one of {FEATURE_SETS}; got {features!r}.")
     if not 0 < test_size < 1:

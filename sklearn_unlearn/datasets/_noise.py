@@ -25,6 +25,7 @@ def inject_label_noise(
     rate : float in [0, 1)
         Share of rows chosen as errors.
     random_state : int, RandomState or None
+        Picks the rows and their wrong labels.
     mode : {"uniform", "paper"}, default="uniform"
         ``"uniform"``: each chosen row gets another class, uniformly, never its own.
         ``"paper"`` reproduces the ASSD DataCo notebook, bug included: it walks the
@@ -39,6 +40,7 @@ def inject_label_noise(
     Returns
     -------
     y_noisy : ndarray of shape (n_samples,)
+        The labels, with the errors.
     changed : ndarray of bool
         Rows whose label differs from ``y``.
     selected : ndarray of bool

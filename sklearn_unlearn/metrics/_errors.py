@@ -40,6 +40,7 @@ def verification_error(model_a, model_b) -> float:
     Returns
     -------
     float
+        The Euclidean distance between the two weight vectors.
     """
     names_a, shapes_a, flat_a = _flat_weights(model_a)
     names_b, shapes_b, flat_b = _flat_weights(model_b)
@@ -56,6 +57,28 @@ def top_hessian_eigenvalue(
     Hessian-vector products by double back-propagation; the module is evaluated in eval
     mode (BatchNorm uses its running statistics). Stops when the estimate changes by
     less than ``tol`` relative, or after ``max_iter`` products.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network.
+    loss_fn : callable
+        ``loss_fn(output, target)``, the mean loss.
+    X : Tensor
+        Rows, on the module's device.
+    y : Tensor
+        Their encoded targets.
+    max_iter : int, default=100
+        Most Hessian-vector products.
+    tol : float, default=1e-3
+        Relative change that stops the iteration.
+    seed : int, default=0
+        Seeds the start vector.
+
+    Returns
+    -------
+    float
+        The eigenvalue (signed).
     """
     params = list(trainable_parameters(module).values())
     with eval_mode(module):
@@ -116,6 +139,7 @@ def unlearning_error(
     Returns
     -------
     float
+        The proxy ``e``; larger means harder to unlearn.
     """
     fitted_net(clf, "clf")
     if sigma not in SIGMA_FORMS:
@@ -139,7 +163,18 @@ def unlearning_error(
 
 
 def weight_drift(clf) -> float:
-    """``‖w_t − w_0‖₂``: how far training moved the weights from where they started."""
+    """``‖w_t − w_0‖₂``: how far training moved the weights from where they started.
+
+    Parameters
+    ----------
+    clf : UnlearnableClassifier
+        Fitted.
+
+    Returns
+    -------
+    float
+        The Euclidean distance.
+    """
     fitted_net(clf, "clf")
     trace = getattr(clf, "training_trace_", None)
     if trace is None:

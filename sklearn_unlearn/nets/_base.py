@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-import warnings
 from collections.abc import Iterator
 from numbers import Integral, Real
 from typing import Any
@@ -13,6 +12,7 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, validate_parameter_constraints
+from skorch import NeuralNet
 from skorch.dataset import Dataset
 from torch import Tensor, nn
 
@@ -23,8 +23,13 @@ from ..utils import (
     eval_mode,
     resolve_device,
     rows_of_dataset,
+    warn,
 )
 from ._batches import RowBatches, TensorRows, fast_path_applies
+
+# skorch 1.4 routes fit params by entry point (metadata routing); earlier versions pass every
+# keyword of fit_loop on to the module.
+_SKORCH_ROUTES = "_routing_method" in inspect.signature(NeuralNet.fit_loop).parameters
 
 
 class SklearnNetMixin:
@@ -57,6 +62,7 @@ class SklearnNetMixin:
     # get_params/clone while skorch sees the resolved device.
     @property
     def device(self) -> Any:
+        """The device skorch computes on: ``"auto"`` resolved to CUDA when available, else CPU."""
         return resolve_device(self.__dict__.get("device", "auto"))
 
     @device.setter
@@ -69,6 +75,20 @@ class SklearnNetMixin:
         return [name for name in super()._get_param_names() if not name.startswith("_")]
 
     def get_params(self, deep: bool = True, **kwargs: Any) -> dict[str, Any]:
+        """The parameters, as scikit-learn's ``get_params`` gives them (``device`` as set, e.g. ``"auto"``).
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Include the parameters of sub-objects.
+        **kwargs
+            Passed to skorch.
+
+        Returns
+        -------
+        dict
+            Parameter names and values.
+        """
         params = super().get_params(deep=deep, **kwargs)
         params["device"] = self.__dict__.get("device", "auto")
         return params
@@ -76,11 +96,9 @@ class SklearnNetMixin:
     def __setstate__(self, state: dict[str, Any]) -> None:
         requested = state.get("device")
         if cuda_missing(requested):
-            warnings.warn(
+            warn(
                 f"This model was saved with device={requested!r} and this machine has no CUDA device: it is loaded "
-                "on the CPU and its device parameter set to 'cpu'.",
-                UserWarning,
-                stacklevel=2,
+                "on the CPU and its device parameter set to 'cpu'."
             )
             requested = "cpu"
         super().__setstate__({**state, "device": resolve_device(requested)})
@@ -181,7 +199,8 @@ class SklearnNetMixin:
                 if not self.initialized_:
                     self.initialize()
                     self._check_module_runs(X32, fit_params)
-                self._run_training(X32, y_enc, epochs, interruptible=True, _routing_method="partial_fit", **fit_params)
+                routing = {"_routing_method": "partial_fit"} if _SKORCH_ROUTES else {}
+                self._run_training(X32, y_enc, epochs, interruptible=True, **routing, **fit_params)
             rows = self._trained_rows(len(X32))
             self._after_training(X32[rows], y_enc[rows], fresh=False, fit_params=fit_params)
         return self
@@ -190,6 +209,20 @@ class SklearnNetMixin:
         """Hook: ``fit`` (``fresh``) or ``partial_fit`` trained on these rows, with these fit params."""
 
     def get_split_datasets(self, X, y=None, **fit_params):
+        """Skorch's train/validation split, remembering which rows are trained on.
+
+        Parameters
+        ----------
+        X, y : array-like
+            The rows and targets given to ``fit``.
+        **fit_params
+            Passed to skorch.
+
+        Returns
+        -------
+        dataset_train, dataset_valid : torch Dataset or None
+            As skorch returns them.
+        """
         dataset_train, dataset_valid = super().get_split_datasets(X, y, **fit_params)
         # With a validation split only some rows are trained on: the bookkeeping must know which.
         self.__dict__["_split_train_rows"] = getattr(dataset_train, "indices", None)
@@ -262,6 +295,13 @@ class SklearnNetMixin:
         self.notify("on_train_end", X=X, y=y)
 
     def initialize_module(self):
+        """Build the module, giving a module class the sizes it takes from the data (``n_features``, ...).
+
+        Returns
+        -------
+        self
+            The net.
+        """
         kwargs = self.get_params_for("module")
         if not isinstance(self.module, nn.Module):
             accepted = set(inspect.signature(self.module).parameters)
@@ -275,6 +315,20 @@ class SklearnNetMixin:
         return {"n_features": self.n_features_in_} if "n_features" in accepted else {}
 
     def get_dataset(self, X, y=None):
+        """The rows as a Dataset: float32 arrays go to the device once (the fast path).
+
+        Parameters
+        ----------
+        X : array-like or Dataset
+            Rows.
+        y : array-like, optional
+            Targets.
+
+        Returns
+        -------
+        torch Dataset
+            ``TensorRows`` on the fast path, else skorch's Dataset.
+        """
         # Validated float32 arrays take the fast path (``_batches``); training rows go to the
         # device once, here, instead of once per batch.
         arrays = (np.ndarray, torch.Tensor)
@@ -289,6 +343,25 @@ class SklearnNetMixin:
         return super().get_dataset(X, y)
 
     def get_iterator(self, dataset, training: bool = False):
+        """Batches of ``dataset``: drawn by index on the fast path, else skorch's DataLoader.
+
+        Parameters
+        ----------
+        dataset : torch Dataset
+            The rows.
+        training : bool, default=False
+            Training batches are shuffled, and a last batch of one row is dropped.
+
+        Returns
+        -------
+        iterable
+            The batches.
+
+        Raises
+        ------
+        ValueError
+            For a batch size that is neither positive nor -1.
+        """
         kwargs = self.get_params_for("iterator_train" if training else "iterator_valid")
         iterator = self.iterator_train if training else self.iterator_valid
         batch_size = kwargs.setdefault("batch_size", self.batch_size)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import io
 import json
-import warnings
 import zipfile
 from os import PathLike
 from pathlib import Path
@@ -33,7 +32,7 @@ from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
 from ..unlearning import ForgetState, Trace
-from ..utils import cuda_missing
+from ..utils import cuda_missing, warn
 from ._encoding import (
     decode,
     decode_array,
@@ -173,11 +172,9 @@ def load(path: str | PathLike, *, trusted: tuple[str, ...] | list[str] = (), dev
     if device is not None:
         params["device"] = device
     elif cuda_missing(params.get("device")):
-        warnings.warn(
+        warn(
             f"{str(path)!r} was saved with device={params['device']!r} and this machine has no CUDA device: "
-            "loading it on the CPU (pass device=... to choose).",
-            UserWarning,
-            stacklevel=2,
+            "loading it on the CPU (pass device=... to choose)."
         )
         params["device"] = "cpu"
     estimator = cls(**params)

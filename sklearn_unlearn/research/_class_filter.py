@@ -31,13 +31,37 @@ FILTERED_LAYERS = (nn.Linear, nn.Conv2d)
 
 
 def filtered_layers(module: nn.Module) -> dict[str, nn.Module]:
-    """The layers that get a memory matrix: every Linear and Conv2d, by name."""
+    """The layers that get a memory matrix: every Linear and Conv2d, by name.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network.
+
+    Returns
+    -------
+    dict of str to torch.nn.Module
+        The layers, by their name in ``module``.
+    """
     return {name: m for name, m in module.named_modules() if isinstance(m, FILTERED_LAYERS)}
 
 
 @contextlib.contextmanager
 def filtering(module: nn.Module, alphas: dict[str, Tensor]) -> Iterator[None]:
-    """Multiply each filtered layer's output by ``alphas[name]``, per row: shape (n, K) or (1, K)."""
+    """Multiply each filtered layer's output by ``alphas[name]`` while the block runs.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network.
+    alphas : dict of str to Tensor
+        Per filtered layer, the factors: shape (n, K), one row per input row, or (1, K).
+
+    Yields
+    ------
+    None
+        The module answers as filtered inside the block.
+    """
 
     def hook_for(alpha: Tensor):
         def hook(_layer, _inputs, output: Tensor) -> Tensor:
@@ -67,7 +91,36 @@ def train_class_filters(
     n_retain_pairs: int,
     generator: torch.Generator,
 ) -> dict[str, Tensor]:
-    """Learn the memory matrices of a frozen module; returns ``{layer name: α (C × K)}``."""
+    """Learn the memory matrices of a frozen module.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The trained network; its weights stay as they are.
+    X : Tensor
+        Float32 rows.
+    y : Tensor
+        Their class indices.
+    n_classes : int
+        Rows of each memory matrix.
+    epochs : int
+        Epochs over the rows.
+    lr : float
+        Adam step size for the α's.
+    batch_size : int
+        Rows per step.
+    weights : (float, float, float)
+        ``λ₀, λ₁, λ₂``: retain, forget and sparsity terms.
+    n_retain_pairs : int
+        ``T``: retain pairs per retain row.
+    generator : torch.Generator
+        Batches and the classes of retain pairs.
+
+    Returns
+    -------
+    dict of str to Tensor
+        ``{layer name: α}``, each of shape (n_classes, K).
+    """
     device = device_of(module)
     layers = filtered_layers(module)
     if not layers:
@@ -118,6 +171,15 @@ def fold_class_filter(module: nn.Module, filters: dict[str, Tensor], index: int)
     """Make the filter of class ``index`` permanent: scale each filtered layer's weight rows and bias.
 
     Exact: scaling a layer's output by ``α`` is scaling its weight rows and bias by ``α``.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network, changed in place.
+    filters : dict of str to Tensor
+        The memory matrices, from ``train_class_filters``.
+    index : int
+        The class to forget.
     """
     layers = filtered_layers(module)
     for name, alpha in filters.items():

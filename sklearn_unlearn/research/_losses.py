@@ -28,6 +28,16 @@ class SDLoss(nn.Module):
     reduction : {"mean", "none"}, default="mean"
         ``"none"`` returns one loss per row (cross-entropy plus that row's penalty).
 
+    See Also
+    --------
+    sklearn_unlearn.metrics.unlearning_error : The quantity the penalty lowers.
+    sklearn_unlearn.SingleGradient : The unlearning step it makes more accurate.
+
+    References
+    ----------
+    .. [1] Thudi, Deza, Chandrasekaran, Papernot. "Unrolling SGD: Understanding Factors
+       Influencing Machine Unlearning". IEEE EuroS&P 2022.
+
     Examples
     --------
     >>> import torch
@@ -46,6 +56,20 @@ class SDLoss(nn.Module):
         self.reduction = reduction
 
     def forward(self, logits: Tensor, target: Tensor) -> Tensor:
+        """The loss of ``logits`` against ``target``.
+
+        Parameters
+        ----------
+        logits : Tensor of shape (n_samples, n_classes)
+            The module's output.
+        target : Tensor of shape (n_samples,)
+            Class indices.
+
+        Returns
+        -------
+        Tensor
+            A scalar (``reduction="mean"``) or one value per row.
+        """
         per_row = F.cross_entropy(logits, target, reduction="none")
         n_classes = logits.shape[1]
         penalty = torch.std(logits, dim=1, unbiased=True) / n_classes

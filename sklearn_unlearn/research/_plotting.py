@@ -25,10 +25,12 @@ def plot_forget_report(
         The model after the forget: its last ``forget_log_`` entry gives the parameters
         dampened per tensor (ASSD/SSD), drawn as a second panel.
     labels : tuple of str, default=("before", "after")
+        Legend entries for the two reports.
 
     Returns
     -------
     matplotlib.figure.Figure
+        The figure (not shown).
     """
     import matplotlib.pyplot as plt
 

@@ -14,7 +14,6 @@ the training rows that caused the failures and remove their effect:
 from __future__ import annotations
 
 import copy
-import warnings
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -26,7 +25,7 @@ from torch import Tensor
 from torch.func import functional_call, jvp
 
 from ..unlearning import EWCAscent, FineTune, NewtonStep, summed_loss_gradient
-from ..utils import device_of, eval_mode, parameters_kept, row_slices, trainable_parameters
+from ..utils import device_of, eval_mode, parameters_kept, row_slices, trainable_parameters, warn
 
 CAUSE_METHODS = ("ewc", "influence")
 TREATMENTS = ("forget", "finetune", "newton", "ewc_ascent")
@@ -34,7 +33,15 @@ _CHUNK = 4096
 
 
 class Causes(NamedTuple):
-    """Cause scores ``r(z)`` of every training row and the mask of rows called causes."""
+    """Cause scores ``r(z)`` of every training row and the mask of rows called causes.
+
+    Parameters
+    ----------
+    scores : ndarray of float
+        ``r(z)`` per training row.
+    mask : ndarray of bool
+        The rows called causes.
+    """
 
     scores: np.ndarray
     mask: np.ndarray
@@ -224,9 +231,7 @@ def repair(
         raise ValueError(f"treatment must be one of {TREATMENTS}; got {treatment!r}.")
     causes = identify_causes(clf, X_train, y_train, X_fail, y_fail, **identify_kwargs)
     if not causes.mask.any():
-        warnings.warn(
-            "No training row scored as a cause of the failures; the model is unchanged.", UserWarning, stacklevel=2
-        )
+        warn("No training row scored as a cause of the failures; the model is unchanged.")
         return clf
     X_c, y_c = _safe_indexing(X_train, causes.mask), _safe_indexing(y_train, causes.mask)
     X_r, y_r = _safe_indexing(X_train, ~causes.mask), _safe_indexing(y_train, ~causes.mask)

@@ -19,16 +19,15 @@ References
 """
 
 from ._base import BaseUnlearner, ForgetHost, ForgetOutcome, ForgetRequest, ImportanceSplit, Unlearner
-from ._dampening import ASSD, SSD, assd_alpha, assd_percentile, dampen, percentile, relative_importances
+from ._dampening import ASSD, SSD, assd_alpha, assd_percentile, dampen, percentile
 from ._distributed import distributed_importances
 from ._estimator import IMPORTANCE_FORMS, UnlearnMixin
 from ._gradient import EWCAscent, NewtonStep, PathGradient, SingleGradient, summed_loss_gradient
-from ._guard import GuardRows, guard_update, label_confidence
-from ._importance import Importances, minibatch_importances, per_sample_importances, sum_of_squared_sample_gradients
+from ._guard import GuardRows
+from ._importance import Importances, minibatch_importances, per_sample_importances
 from ._optimizers import step_scale
 from ._records import TrainedRows, row_fingerprints
 from ._registry import UNLEARNERS, make_unlearner
-from ._runner import run_forget, stages_of
 from ._state import ForgetState
 from ._trace import Trace
 from ._training import FineTune, Retrain
@@ -60,17 +59,11 @@ __all__ = [
     "assd_percentile",
     "dampen",
     "distributed_importances",
-    "guard_update",
-    "label_confidence",
     "make_unlearner",
     "minibatch_importances",
     "per_sample_importances",
     "percentile",
-    "relative_importances",
     "row_fingerprints",
-    "run_forget",
-    "stages_of",
     "step_scale",
-    "sum_of_squared_sample_gradients",
     "summed_loss_gradient",
 ]

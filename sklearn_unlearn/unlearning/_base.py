@@ -23,12 +23,16 @@ from ._trace import Trace
 class ForgetRequest:
     """What to forget, validated and encoded by the host.
 
-    Attributes
+    Parameters
     ----------
-    X_forget, y_forget : Tensor
-        The rows to forget (float32, on the CPU) and their encoded labels.
-    X_retain, y_retain : Tensor or None
+    X_forget : Tensor
+        The rows to forget (float32, on the CPU).
+    y_forget : Tensor
+        Their encoded targets.
+    X_retain : Tensor or None
         The rows the model keeps, when the caller passed them.
+    y_retain : Tensor or None
+        Their encoded targets.
     n_train : int
         Rows the model was trained on before this forget, the forget rows included.
     """
@@ -41,14 +45,32 @@ class ForgetRequest:
 
     @property
     def n_forget(self) -> int:
+        """Rows to forget."""
         return len(self.X_forget)
 
     @property
     def n_retain(self) -> int:
+        """Rows the model keeps after this forget."""
         return len(self.X_retain) if self.X_retain is not None else self.n_train - self.n_forget
 
     def require_retain(self, method: str) -> tuple[Tensor, Tensor]:
-        """The retain rows, or a clear error for a method that cannot work without them."""
+        """The retain rows, or a clear error for a method that cannot work without them.
+
+        Parameters
+        ----------
+        method : str
+            The method's name, for the error.
+
+        Returns
+        -------
+        X_retain, y_retain : Tensor
+            The retain rows and their encoded targets.
+
+        Raises
+        ------
+        ValueError
+            When the caller did not pass them.
+        """
         if self.X_retain is None or self.y_retain is None:
             raise ValueError(f"forget_method={method!r} needs the retain rows: pass X_retain and y_retain.")
         return self.X_retain, self.y_retain
@@ -58,7 +80,7 @@ class ForgetRequest:
 class ForgetOutcome:
     """What a strategy reports back.
 
-    Attributes
+    Parameters
     ----------
     retain_importances : dict of str to Tensor or None
         None (the usual case): the host updates its importance cache itself, exactly,
@@ -104,29 +126,99 @@ class ForgetHost(Protocol):
     lr: float
 
     def compute_importances(self, X: Tensor, y: Tensor) -> Importances:
-        """Importances of the rows at the current weights."""
+        """Importances of the rows at the current weights.
+
+        Parameters
+        ----------
+        X : Tensor
+            Float32 rows.
+        y : Tensor
+            Their encoded targets.
+
+        Returns
+        -------
+        dict of str to Tensor
+            One tensor per trainable parameter.
+        """
         ...
 
     def importance_split(self, request: ForgetRequest) -> ImportanceSplit:
-        """Importances of the forget rows, the retain rows and all rows, from the cache."""
+        """Importances of the forget rows, the retain rows and all rows, from the cache.
+
+        Parameters
+        ----------
+        request : ForgetRequest
+            The request being served.
+
+        Returns
+        -------
+        ImportanceSplit
+            ``(I_Df, I_Dr, I_D)``.
+        """
         ...
 
     def gradient_step_scale(self) -> tuple[dict[str, Tensor | float], bool]:
-        """Per-parameter factor from a plain-SGD step to the training optimizer's, and whether it is known."""
+        """Per-parameter factor from a plain-SGD step to the training optimizer's.
+
+        Returns
+        -------
+        scales : dict of str to Tensor or float
+            The factor per parameter.
+        known : bool
+            Whether the optimizer is one whose steps can be rescaled.
+        """
         ...
 
     def eval_loss(self, output: Tensor, target: Tensor) -> Tensor:
-        """The training criterion's mean loss of ``output`` against ``target``, for evaluation."""
+        """The training criterion's mean loss of ``output`` against ``target``, for evaluation.
+
+        Parameters
+        ----------
+        output : Tensor
+            The module's output for some rows.
+        target : Tensor
+            Their encoded targets.
+
+        Returns
+        -------
+        Tensor
+            A scalar.
+        """
         ...
 
     def probabilities(self, X: Tensor) -> Tensor:
-        """Class probabilities of the rows (eval mode), as a CPU tensor."""
+        """Class probabilities of the rows (eval mode), as a CPU tensor.
+
+        Parameters
+        ----------
+        X : Tensor
+            Float32 rows.
+
+        Returns
+        -------
+        Tensor of shape (n_samples, n_classes)
+            One probability per class.
+        """
         ...
 
     def train_epochs(
         self, X: Tensor, y: Tensor, *, epochs: int, lr_factor: float = 1.0, reinitialize: bool = False
     ) -> None:
-        """Train on the rows with the model's own optimizer and settings."""
+        """Train on the rows with the model's own optimizer and settings.
+
+        Parameters
+        ----------
+        X : Tensor
+            Float32 rows.
+        y : Tensor
+            Their encoded targets.
+        epochs : int
+            Epochs to train.
+        lr_factor : float, default=1.0
+            Multiplies the learning rates for these epochs.
+        reinitialize : bool, default=False
+            Start from new weights (a retrain).
+        """
         ...
 
 
@@ -140,7 +232,22 @@ class Unlearner(Protocol):
     returns several strategies to run in turn, each behind the guard.
     """
 
-    def forget(self, host: ForgetHost, request: ForgetRequest) -> ForgetOutcome: ...
+    def forget(self, host: ForgetHost, request: ForgetRequest) -> ForgetOutcome:
+        """Change ``host.module_``'s weights so that it no longer reflects the request's rows.
+
+        Parameters
+        ----------
+        host : ForgetHost
+            The estimator, seen through its narrow interface.
+        request : ForgetRequest
+            What to forget.
+
+        Returns
+        -------
+        ForgetOutcome
+            Details for ``forget_log_`` (and new importances after a retrain).
+        """
+        ...
 
 
 class BaseUnlearner(BaseEstimator):
@@ -157,11 +264,31 @@ class BaseUnlearner(BaseEstimator):
     _parameter_constraints: dict = {}
 
     def validate(self) -> BaseUnlearner:
-        """Check the hyper-parameters against ``_parameter_constraints``; return self."""
+        """Check the hyper-parameters against ``_parameter_constraints``.
+
+        Returns
+        -------
+        BaseUnlearner
+            ``self``, when every hyper-parameter is valid.
+        """
         self._validate_params()
         return self
 
     def forget(self, host: ForgetHost, request: ForgetRequest) -> ForgetOutcome:
+        """Change ``host.module_``'s weights so that it no longer reflects the request's rows.
+
+        Parameters
+        ----------
+        host : ForgetHost
+            The estimator, seen through its narrow interface.
+        request : ForgetRequest
+            What to forget.
+
+        Returns
+        -------
+        ForgetOutcome
+            Details for ``forget_log_`` (and new importances after a retrain).
+        """
         raise NotImplementedError
 
 
@@ -174,6 +301,15 @@ class ImportanceSplit(NamedTuple):
     ``I_Dr`` is ever made up by subtracting importances taken at different weights. In
     the mini-batch form (not additive) the cache stands in for ``I_Dr``. With retain rows
     every importance is computed at the current weights, as the authors' code does.
+
+    Parameters
+    ----------
+    forget : dict of str to Tensor
+        ``I_Df``.
+    retain : dict of str to Tensor
+        ``I_Dr``.
+    all : dict of str to Tensor
+        ``I_D``.
     """
 
     forget: Importances

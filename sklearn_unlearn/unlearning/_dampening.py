@@ -30,7 +30,17 @@ from ._gradient import PathGradient
 def assd_percentile(n_forget: int, n_total: int) -> float:
     """ASSD's percentile ``p = 100 − ln(1 + 100 · |D_f| / |D|)``, in percent.
 
-    ``n_total`` is ``|D_r| + |D_f|``. A 1 % forget set gives p ≈ 99.31.
+    Parameters
+    ----------
+    n_forget : int
+        ``|D_f|``.
+    n_total : int
+        ``|D| = |D_r| + |D_f|``.
+
+    Returns
+    -------
+    float
+        ``p``; a 1 % forget set gives p ≈ 99.31.
     """
     return 100.0 - math.log1p(100.0 * n_forget / n_total)
 
@@ -47,6 +57,18 @@ def percentile(values: Tensor, q: float) -> float:
     ``torch.quantile`` refuses tensors over 16M elements; this uses ``topk`` for the
     high percentiles ASSD needs (cost grows with the tail, not the whole tensor) and a
     sort otherwise, so it works for models with 100M+ parameters.
+
+    Parameters
+    ----------
+    values : Tensor
+        A 1-D tensor, not empty.
+    q : float
+        The percentile, in percent.
+
+    Returns
+    -------
+    float
+        The value, as ``numpy.percentile(values, q)`` gives it.
     """
     n = values.numel()
     if n == 0:
@@ -67,7 +89,24 @@ def percentile(values: Tensor, q: float) -> float:
 
 
 def assd_alpha(imp_D: Mapping[str, Tensor], imp_Df: Mapping[str, Tensor], n_forget: int, n_total: int) -> float:
-    """ASSD's selection threshold: the ``p``-th percentile of ``I_Df / I_D`` (one global value)."""
+    """ASSD's selection threshold: the ``p``-th percentile of ``I_Df / I_D`` (one global value).
+
+    Parameters
+    ----------
+    imp_D : mapping of str to Tensor
+        Importances over the data the model keeps (``I_Dr`` in the authors' code).
+    imp_Df : mapping of str to Tensor
+        Importances over the forget rows.
+    n_forget : int
+        ``|D_f|``.
+    n_total : int
+        ``|D_r| + |D_f|``.
+
+    Returns
+    -------
+    float
+        ``α``; infinity when no ratio is finite (nothing to select).
+    """
     ratios = relative_importances(imp_D, imp_Df)
     if ratios.numel() == 0:
         return math.inf  # no finite ratio: nothing is more important to D_f than to D
@@ -86,6 +125,24 @@ def dampen(
 
     ``selected ⇔ I_Df > α · I_D`` (strict; ``I_D = 0 < I_Df`` is selected) and
     ``θ ← min(λ · I_D / I_Df, 1) · θ`` for the selected entries. Parameters never grow.
+
+    Parameters
+    ----------
+    parameters : mapping of str to Tensor
+        The weights, changed in place.
+    imp_D : mapping of str to Tensor
+        Importances over the data the model keeps (``I_D``).
+    imp_Df : mapping of str to Tensor
+        Importances over the forget rows (``I_Df``).
+    alpha : float
+        Selection threshold ``α``.
+    lam : float
+        Dampening constant ``λ``.
+
+    Returns
+    -------
+    dict of str to int
+        How many entries of each parameter were dampened.
     """
     counts: dict[str, int] = {}
     for name, param in parameters.items():
@@ -109,18 +166,26 @@ class ASSD(BaseUnlearner):
     against the retain-set importances as in the authors' code. No parameter to tune.
 
     By default a ``PathGradient`` step comes first and the dampening second, and the
-    classifier's guard checks each of the two on its own. Why: on tabular models the
-    rule's selection lands on the weights that carry the main signal when the forget rows
-    are mislabelled (their large loss gradients dominate ``I_Df`` exactly there), so the
-    guard scales it back to almost nothing, and the dampening alone then forgets nothing.
-    Dampening first also used up the guard's shared room before the step that forgets.
-    The docs' methods page has the measurements.
+    classifier's guard checks each of the two on its own (the docs' methods page says
+    why, with measurements).
 
     Parameters
     ----------
     preceded_by : {"path_gradient"} or None, default="path_gradient"
         The stage that runs before the dampening. None runs the ASSD rule alone (with ``guard=False``,
         ``importance="minibatch"`` and retain rows: exactly the authors' method).
+
+    See Also
+    --------
+    SSD : The rule with a fixed threshold ``α`` and constant ``λ``.
+    PathGradient : The stage that runs first.
+
+    References
+    ----------
+    .. [1] Schoepf, Foster, Brintrup. "Parameter-tuning-free data entry error unlearning
+       with adaptive selective synaptic dampening". 2024.
+    .. [2] Foster, Schoepf, Brintrup. "Fast Machine Unlearning Without Retraining Through
+       Selective Synaptic Dampening". AAAI 2024.
     """
 
     name = "assd"
@@ -130,6 +195,13 @@ class ASSD(BaseUnlearner):
         self.preceded_by = preceded_by
 
     def stages(self) -> list[BaseUnlearner]:
+        """The strategies ``forget`` runs in turn, each behind the guard.
+
+        Returns
+        -------
+        list of BaseUnlearner
+            The path-gradient step and this rule, or this rule alone.
+        """
         # The path-gradient step goes first: the guard's room is shared by the stages, and
         # dampening that came first used it up without forgetting (docs, methods page).
         return [self] if self.preceded_by is None else [PathGradient(), self]
@@ -153,6 +225,15 @@ class SSD(BaseUnlearner):
         Selection threshold α.
     lam : float, default=1.0
         Dampening constant λ.
+
+    See Also
+    --------
+    ASSD : The same rule with ``α`` chosen from the data and ``λ = 1``.
+
+    References
+    ----------
+    .. [1] Foster, Schoepf, Brintrup. "Fast Machine Unlearning Without Retraining Through
+       Selective Synaptic Dampening". AAAI 2024.
     """
 
     name = "ssd"

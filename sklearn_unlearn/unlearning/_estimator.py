@@ -56,6 +56,18 @@ class UnlearnMixin:
     # --- parameters ----------------------------------------------------------------------
 
     def set_params(self, **params: Any):
+        """Set parameters as skorch does; ``forget_method__*`` ones never re-initialise the network.
+
+        Parameters
+        ----------
+        **params
+            Parameter names (prefixed as skorch expects) and values.
+
+        Returns
+        -------
+        self
+            The estimator.
+        """
         # A forget method's parameters never touch the network, so they must not send
         # skorch into re-initialising (it knows only module/criterion/optimizer prefixes).
         own = {k: v for k, v in params.items() if k == "forget_method" or k.startswith("forget_method__")}
@@ -120,22 +132,62 @@ class UnlearnMixin:
             self.forget_state_ = forget_state.on(device_of(self.module_))
 
     def initialize_module(self):
+        """Build the module (skorch's hook); a new module starts without a forget state.
+
+        Returns
+        -------
+        self
+            The estimator.
+        """
         super().initialize_module()
         self.__dict__.pop("forget_state_", None)  # a new module: nothing learned, nothing to forget
         return self
 
     def on_train_begin(self, net, X=None, y=None, **kwargs) -> None:
+        """Start recording training (skorch's hook): ``w_0`` for a new module.
+
+        Parameters
+        ----------
+        net : skorch.NeuralNet
+            This estimator.
+        X, y : array-like, optional
+            The training rows.
+        **kwargs
+            skorch's other arguments.
+        """
         super().on_train_begin(net, X=X, y=y, **kwargs)
         if self.__dict__.get("forget_state_") is None:
             self.forget_state_ = ForgetState(Trace.start(self.module_, self.optimizer_), trained_rows=TrainedRows())
 
     def on_batch_end(self, net, batch=None, training: bool = False, **kwargs) -> None:
+        """Count a training step (skorch's hook).
+
+        Parameters
+        ----------
+        net : skorch.NeuralNet
+            This estimator.
+        batch : tuple, optional
+            The batch's rows and targets.
+        training : bool, default=False
+            Whether the batch was a training step.
+        **kwargs
+            skorch's other arguments.
+        """
         super().on_batch_end(net, batch=batch, training=training, **kwargs)
         if training:
             n_rows = len(batch[1]) if batch is not None and batch[1] is not None else 0
             self.forget_state_.trace.record_step(n_rows, current_lr(self.optimizer_))
 
     def on_epoch_end(self, net, **kwargs) -> None:
+        """Count an epoch (skorch's hook).
+
+        Parameters
+        ----------
+        net : skorch.NeuralNet
+            This estimator.
+        **kwargs
+            skorch's other arguments.
+        """
         super().on_epoch_end(net, **kwargs)
         self.forget_state_.trace.n_epochs += 1
 

@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import warnings
 from numbers import Integral, Real
 
 import torch
@@ -21,7 +20,7 @@ from sklearn.utils._param_validation import Interval
 from torch import Tensor
 from torch.func import functional_call
 
-from ..utils import clone_parameters, device_of, module_mode, row_slices, trainable_parameters
+from ..utils import clone_parameters, device_of, module_mode, row_slices, trainable_parameters, warn
 from ._base import BaseUnlearner, ForgetHost, ForgetOutcome, ForgetRequest
 from ._importance import Importances
 
@@ -42,6 +41,24 @@ def summed_loss_gradient(
     weights (``w_0``) the BatchNorm running statistics belong to the current weights, so
     the module runs in training mode on batches of ``batch_size`` rows, as SGD saw them,
     with copies of the buffers so nothing is updated.
+
+    Parameters
+    ----------
+    host : ForgetHost
+        The estimator (its module, batch size and loss).
+    X : Tensor
+        Float32 rows.
+    y : Tensor
+        Their encoded targets.
+    weights : dict of str to Tensor, optional
+        The point to take the gradient at; None for the current weights.
+    row_weights : Tensor, optional
+        ``c_x`` per row.
+
+    Returns
+    -------
+    dict of str to Tensor
+        The summed gradient, shaped like each trainable parameter.
     """
     module = host.module_
     device = device_of(module)
@@ -74,11 +91,9 @@ def _trace_of(host: ForgetHost, method: str):
 def _warn_about_optimizer(trace, method: str, assumption: str) -> None:
     opt = trace.optimizer
     settings = ", ".join(f"{k}={v}" for k, v in opt.items() if k != "name")
-    warnings.warn(
+    warn(
         f"{method} assumes {assumption}; this model was trained with "
-        f"{opt.get('name', 'an unknown optimizer')}({settings}), so the update is only a rough approximation.",
-        UserWarning,
-        stacklevel=6,
+        f"{opt.get('name', 'an unknown optimizer')}({settings}), so the update is only a rough approximation."
     )
 
 
@@ -86,7 +101,7 @@ class PathGradient(BaseUnlearner):
     """Undo the forget rows' share of training: single-gradient along the path, held to it.
 
     Three changes to Thudi et al.'s single-gradient step (``SingleGradient``), each
-    answering a way it fails on the models in ``benchmarks/beyond.py``:
+    answering a way the plain step fails:
 
     1. **Along the path.** SGD stepped for a forgotten row at weights all along the
        trajectory, not only at ``w_0``; the gradient is averaged over ``n_points`` evenly
@@ -103,11 +118,10 @@ class PathGradient(BaseUnlearner):
     (``m`` epochs, mean lr ``η`` and batch size ``b`` from the training trace), then the
     clip of 3. ``P`` is how the optimizer turned a gradient into a step, per parameter
     (1 for plain SGD; momentum, Adam, RMSprop and Adagrad from their state: see
-    ``sklearn_unlearn.optimizers``); for another optimizer it is 1, with a warning.
+    ``step_scale``); for another optimizer it is 1, with a warning.
     BatchNorm runs in training mode at every point, as in ``SingleGradient``;
     ``ℓ`` is the per-row cross-entropy. Nothing needs tuning: ``n_points`` only sets the
-    quadrature. This is our extension, not a published method; the evidence, including
-    where it fails, is on the docs' "Beyond the paper" page. It needs the trace ``fit``
+    quadrature. This is our extension, not a published method; it needs the trace ``fit``
     records.
 
     Parameters
@@ -121,6 +135,16 @@ class PathGradient(BaseUnlearner):
         ``precondition=False`` this is ``SingleGradient``.
     precondition : bool, default=True
         Scale each parameter's step as the training optimizer did (``P`` above).
+
+    See Also
+    --------
+    SingleGradient : The published step this extends.
+    ASSD : The default forget, which runs this step first.
+
+    References
+    ----------
+    .. [1] Thudi, Deza, Chandrasekaran, Papernot. "Unrolling SGD: Understanding Factors
+       Influencing Machine Unlearning". IEEE EuroS&P 2022.
     """
 
     name = "path_gradient"
@@ -196,6 +220,16 @@ class SingleGradient(PathGradient):
     It is accurate early in training and degrades as ``t`` grows — what the unlearning
     error (``sklearn_unlearn.metrics.unlearning_error``) measures; report both.
     Warns when the optimizer is not plain SGD.
+
+    See Also
+    --------
+    PathGradient : The same step along the training path, weighted and clipped.
+    sklearn_unlearn.metrics.unlearning_error : How far the approximation can be trusted.
+
+    References
+    ----------
+    .. [1] Thudi, Deza, Chandrasekaran, Papernot. "Unrolling SGD: Understanding Factors
+       Influencing Machine Unlearning". IEEE EuroS&P 2022.
     """
 
     name = "single_gradient"
@@ -218,10 +252,18 @@ class NewtonStep(BaseUnlearner):
     damping : float, default=1000.0
         ``δ`` as a multiple of the mean of ``G_r`` over all parameters; it bounds the
         step of parameters the Fisher calls flat. The diagonal Fisher underestimates the
-        curvature of a BatchNorm MLP badly: on a 2,000-row, 5 %-flipped toy (tests) a
-        damping of 1 or 10 wrecks the model (≈ 50 % accuracy), 1000 costs ≈ 2 pt of test
-        accuracy and lowers agreement with the wrong labels from 94 % to 76 %, 10⁴ changes
-        nothing. Retraining is far better there (89 % test, 7 % agreement).
+        curvature of BatchNorm MLPs, so small values (1, 10) can wreck such a model; the
+        docs' methods page has the measurements.
+
+    See Also
+    --------
+    EWCAscent : The other treatment of the same paper.
+    sklearn_unlearn.research.repair : Find the rows that caused failures, then treat them.
+
+    References
+    ----------
+    .. [1] Tanno, Pradier, Nori, Li. "Repairing Neural Networks by Leaving the Right Past
+       Behind". NeurIPS 2022.
     """
 
     name = "newton"
@@ -258,10 +300,19 @@ class EWCAscent(BaseUnlearner):
         Step size; None uses a tenth of the classifier's ``lr`` (ascent is unbounded, so
         steps are kept short).
     ewc_lambda : float, default=100.0
-        Weight λ of the anchor. With λ = 1 ten steps at lr 0.001 already drop a BatchNorm
-        MLP from 86 % to 69 % test accuracy on the toy above (its eval-mode loss is steep
-        even at the training optimum); λ = 100 keeps it within 0.5 pt but forgets little
-        (agreement with the wrong labels 94 % → 90 %).
+        Weight λ of the anchor. Small values let the ascent wreck a BatchNorm MLP (its
+        eval-mode loss is steep even at the training optimum); the default is the safe
+        side and forgets little. The docs' methods page has the measurements.
+
+    See Also
+    --------
+    NewtonStep : The other treatment of the same paper.
+    sklearn_unlearn.research.repair : Find the rows that caused failures, then treat them.
+
+    References
+    ----------
+    .. [1] Tanno, Pradier, Nori, Li. "Repairing Neural Networks by Leaving the Right Past
+       Behind". NeurIPS 2022.
     """
 
     name = "ewc_ascent"

@@ -51,9 +51,9 @@ _BATCH = 4096
 
 @dataclass(frozen=True)
 class GuardRows:
-    """A reference sample of kept rows, with each row's loss when the model was trained.
+    """A reference sample of kept rows, with each row's score when the model was trained.
 
-    Attributes
+    Parameters
     ----------
     X : Tensor
         Float32 rows, on the CPU.
@@ -65,7 +65,7 @@ class GuardRows:
     anchor_correct : Tensor
         Whether the model as trained predicted each row's label (bool).
     fingerprints : ndarray
-        Each row's hash (``membership.row_fingerprints``), to find forgotten rows fast.
+        Each row's hash (``row_fingerprints``), to find forgotten rows fast.
     """
 
     X: Tensor
@@ -76,7 +76,24 @@ class GuardRows:
 
     @classmethod
     def sample(cls, module: nn.Module, X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> GuardRows:
-        """Draw the sample from training rows and record their losses under ``module``."""
+        """Draw the sample from training rows and record their scores under ``module``.
+
+        Parameters
+        ----------
+        module : torch.nn.Module
+            The trained network.
+        X : ndarray
+            Float32 training rows.
+        y : ndarray
+            Their encoded labels.
+        rng : numpy.random.Generator
+            Draws the sample.
+
+        Returns
+        -------
+        GuardRows
+            At most ``MAX_ROWS`` rows (and ``MAX_BYTES`` of features).
+        """
         row_bytes = max(int(np.prod(X.shape[1:])) * 4, 1)
         n = min(len(X), MAX_ROWS, max(MAX_BYTES // row_bytes, 1))
         rows = np.sort(rng.choice(len(X), size=n, replace=False))
@@ -87,7 +104,20 @@ class GuardRows:
         return len(self.y)
 
     def without(self, X: np.ndarray, y: np.ndarray) -> GuardRows:
-        """The sample without any of these rows (exact matches of row and label)."""
+        """The sample without any of these rows (exact matches of row and label).
+
+        Parameters
+        ----------
+        X : ndarray
+            Rows.
+        y : ndarray
+            Their encoded labels.
+
+        Returns
+        -------
+        GuardRows
+            The rows that are not among them.
+        """
         if len(self) == 0:
             return self
         gone = np.isin(self.fingerprints, row_fingerprints(X, y))
@@ -98,24 +128,69 @@ class GuardRows:
 
         Unlike ``without``, a row stays while any copy of it is still kept: on data with repeated
         rows, forgetting some copies must not empty the sample.
+
+        Parameters
+        ----------
+        fingerprints : ndarray
+            The kept rows' hashes.
+
+        Returns
+        -------
+        GuardRows
+            The rows still kept.
         """
         if len(self) == 0:
             return self
         return self.subset(torch.as_tensor(np.isin(self.fingerprints, fingerprints)))
 
     def subset(self, keep: Tensor) -> GuardRows:
-        """The rows where ``keep`` is True."""
+        """The rows where ``keep`` is True.
+
+        Parameters
+        ----------
+        keep : Tensor of bool
+            One flag per row.
+
+        Returns
+        -------
+        GuardRows
+            The kept rows, with their anchors.
+        """
         kept = keep.numpy()
         return GuardRows(
             self.X[keep], self.y[keep], self.anchor[keep], self.anchor_correct[keep], self.fingerprints[kept]
         )
 
     def reanchored(self, module: nn.Module) -> GuardRows:
-        """The same rows with their losses under ``module`` (after a retrain)."""
+        """The same rows with their scores under ``module`` (after a retrain).
+
+        Parameters
+        ----------
+        module : torch.nn.Module
+            The new network.
+
+        Returns
+        -------
+        GuardRows
+            Anchored at ``module``.
+        """
         return GuardRows(self.X, self.y, *label_confidence(module, self.X, self.y), self.fingerprints)
 
     def scores(self, module: nn.Module) -> tuple[float, float]:
-        """Mean confidence and accuracy of the module on these rows."""
+        """Mean confidence and accuracy of the module on these rows.
+
+        Parameters
+        ----------
+        module : torch.nn.Module
+            The network to score.
+
+        Returns
+        -------
+        confidence : float
+            Mean probability of the rows' labels.
+        accuracy : float
+            Share of rows whose label is predicted.
+        """
         confidence, correct = label_confidence(module, self.X, self.y)
         return float(confidence.mean()), float(correct.float().mean())
 

@@ -105,8 +105,25 @@ def per_sample_importances(
     module with any other kind of parameter (or a layer called twice in one forward)
     goes through ``torch.func`` (vmap of grad), which is exact but much slower.
 
-    Parameters are as in ``minibatch_importances``; ``batch_size`` only bounds
-    memory and does not change the result.
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network; it is evaluated in eval mode and left in its former mode.
+    X, y : Tensor
+        Rows and encoded targets.
+    loss_fn : callable
+        ``loss_fn(output, target)`` returning the mean loss of the rows.
+    batch_size : int
+        Rows per pass; it bounds memory and does not change the result.
+    progress : bool, default=False
+        Show a tqdm bar over the batches.
+    forward_kwargs : dict, optional
+        Extra keyword arguments for every call of the module.
+
+    Returns
+    -------
+    dict of str to Tensor
+        ``(1/|S|) Σ_z (∂ℓ(z)/∂θ)²`` for every trainable parameter.
     """
     if len(X) == 0:
         return zeros_like_parameters(module)

@@ -18,6 +18,18 @@ def row_fingerprints(X: np.ndarray, y: np.ndarray) -> np.ndarray:
 
     The row's float32 bit patterns and its label are combined with a fixed odd multiplier
     per position and mixed (splitmix64's finaliser): vectorised, no Python loop per row.
+
+    Parameters
+    ----------
+    X : ndarray
+        Rows (any shape after the first axis), read as float32.
+    y : ndarray
+        Their encoded labels.
+
+    Returns
+    -------
+    ndarray of uint64
+        One hash per row.
     """
     rows = np.ascontiguousarray(X, dtype=np.float32).reshape(len(X), -1).view(np.uint32)
     labels = np.asarray(y, dtype=np.int64).astype(np.uint64)
@@ -83,25 +95,84 @@ class TrainedRows:
         return len(self.fingerprints)
 
     def count_missing(self, X: np.ndarray, y: np.ndarray) -> int:
-        """How many of the rows are not (or no longer) among the kept rows."""
+        """How many of the rows are not (or no longer) among the kept rows.
+
+        Parameters
+        ----------
+        X : ndarray
+            Rows.
+        y : ndarray
+            Their encoded labels.
+
+        Returns
+        -------
+        int
+            Rows asked for but not held (a repeated row counts once per copy).
+        """
         return _kept(self.fingerprints, row_fingerprints(X, y))[1]
 
     def same_rows(self, other: TrainedRows) -> bool:
-        """Whether both records hold the same rows, as multisets."""
+        """Whether both records hold the same rows, as multisets.
+
+        Parameters
+        ----------
+        other : TrainedRows
+            The record to compare with.
+
+        Returns
+        -------
+        bool
+            True for the same rows, copies counted.
+        """
         return np.array_equal(self.fingerprints, other.fingerprints)
 
     def without(self, X: np.ndarray, y: np.ndarray) -> TrainedRows:
-        """The record after forgetting the rows (rows it does not hold are ignored)."""
+        """The record after forgetting the rows (rows it does not hold are ignored).
+
+        Parameters
+        ----------
+        X : ndarray
+            Rows; each removes one copy.
+        y : ndarray
+            Their encoded labels.
+
+        Returns
+        -------
+        TrainedRows
+            A new record.
+        """
         keep, _ = _kept(self.fingerprints, row_fingerprints(X, y))
         return TrainedRows(self.fingerprints[keep], self.labels[keep])
 
     def without_class(self, label: int) -> TrainedRows:
-        """The record after forgetting every row of one (encoded) class."""
+        """The record after forgetting every row of one (encoded) class.
+
+        Parameters
+        ----------
+        label : int
+            The class index.
+
+        Returns
+        -------
+        TrainedRows
+            A new record.
+        """
         keep = self.labels != label
         return TrainedRows(self.fingerprints[keep], self.labels[keep])
 
     def plus(self, other: TrainedRows) -> TrainedRows:
-        """The record after training on more rows."""
+        """The record after training on more rows.
+
+        Parameters
+        ----------
+        other : TrainedRows
+            The new rows' record.
+
+        Returns
+        -------
+        TrainedRows
+            A new record holding both.
+        """
         return TrainedRows(
             np.concatenate([self.fingerprints, other.fingerprints]), np.concatenate([self.labels, other.labels])
         )

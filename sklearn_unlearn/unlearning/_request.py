@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import warnings
-
 import torch
 
+from ..utils import warn
 from ._base import ForgetRequest
 from ._records import TrainedRows
 
@@ -43,11 +42,9 @@ def build_request(
     if (X_retain is None) != (y_retain is None):
         raise ValueError("Pass both X_retain and y_retain, or neither.")
     if record is None:
-        warnings.warn(
+        warn(
             "This model was loaded from a file, which keeps no record of its training rows: forget cannot "
-            "check that these rows were trained on.",
-            UserWarning,
-            stacklevel=3,
+            "check that these rows were trained on."
         )
     elif X_retain is None and (missing := record.count_missing(X_f, y_f)):
         raise ValueError(

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
-from ..utils import clone_parameters
+from ..utils import clone_parameters, warn
 from ._base import ForgetHost, ForgetOutcome, ForgetRequest, Unlearner
 from ._guard import GuardRows, guard_update
 
@@ -31,18 +30,30 @@ def run_forget(
     ``"guard_scales"`` (one per stage, None where a stage is not guarded) beside them: the
     top-level details describe what that stage proposed, the scales what was kept.
     """
+    stages = stages_of(unlearner)
+    blind = guard and (guard_rows is None or len(guard_rows) == 0)
+    if blind and any(getattr(stage, "guarded", True) for stage in stages):
+        warn(
+            "The forget guard has no reference rows (a model loaded from a file keeps none, and forgets can "
+            "use them all up), so the guarded stages were not applied. Give the model a sample of the rows it "
+            "keeps with set_guard_rows(X, y), or forget with guard=False to apply them unchecked."
+        )
     reports, outcome, main = [], ForgetOutcome(None), 0
-    for index, stage in enumerate(stages_of(unlearner)):
+    for index, stage in enumerate(stages):
         main = index if stage is unlearner else main
         guarded = guard and getattr(stage, "guarded", True)
+        if guarded and blind:
+            # The safe side: no reference rows, no way to know an update is harmless.
+            reports.append({"method": method_name(stage), **_NOT_APPLIED})
+            continue
         before = clone_parameters(host.module_) if guarded else None
-        scores = guard_rows.scores(host.module_) if guarded and guard_rows is not None and len(guard_rows) else None
+        scores = guard_rows.scores(host.module_) if guarded else None
         outcome = stage.forget(host, request)
         if not isinstance(outcome, ForgetOutcome):
             raise TypeError(f"{type(stage).__name__}.forget must return a ForgetOutcome; it returned {outcome!r}.")
         report = {"method": method_name(stage), **outcome.details}
         if guarded:
-            report.update(_guard(host, before, guard_rows, scores, (request.X_forget, request.y_forget)))
+            report.update(guard_update(host.module_, before, guard_rows, scores, (request.X_forget, request.y_forget)))
         reports.append(report)
     details = {k: v for k, v in reports[main].items() if k != "method"}
     if len(reports) > 1:
@@ -51,20 +62,4 @@ def run_forget(
     return outcome, details
 
 
-def _guard(
-    host: ForgetHost, before, rows: GuardRows | None, scores: tuple[float, float] | None, forget_rows
-) -> dict[str, Any]:
-    if rows is None or len(rows) == 0:
-        # The safe side: no reference rows, no way to know the update is harmless.
-        for name, p in host.module_.named_parameters():
-            if name in before:
-                p.data.copy_(before[name])
-        warnings.warn(
-            "The forget guard has no reference rows (a model loaded from a file keeps none, and forgets can "
-            "use them all up), so the update was not applied. Give the model a sample of the rows it keeps "
-            "with set_guard_rows(X, y), or forget with guard=False to apply it unchecked.",
-            UserWarning,
-            stacklevel=4,
-        )
-        return {"guard_scale": 0.0, "guard_rows": 0, "guard_note": "no reference rows: update not applied"}
-    return guard_update(host.module_, before, rows, scores, forget_rows)
+_NOT_APPLIED = {"guard_scale": 0.0, "guard_rows": 0, "guard_note": "no reference rows: update not applied"}

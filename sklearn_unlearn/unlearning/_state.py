@@ -41,7 +41,7 @@ MEMORY_ONLY = ("trained_rows", "guard_rows")
 class ForgetState:
     """Everything ``forget`` needs from ``fit``, held by the estimator as ``forget_state_``.
 
-    Attributes
+    Parameters
     ----------
     trace : Trace
         ``w_0``, optimizer steps, epochs, learning rates and optimizer since the module
@@ -83,7 +83,18 @@ class ForgetState:
         return ForgetState(**{f.name: copy.deepcopy(getattr(self, f.name), memo) for f in dataclasses.fields(self)})
 
     def on(self, device: Any) -> ForgetState:
-        """The same state with the importance cache and its point on ``device``."""
+        """The same state with the importance cache and its point on ``device``.
+
+        Parameters
+        ----------
+        device : str or torch.device
+            Where the tensors go.
+
+        Returns
+        -------
+        ForgetState
+            A new state (the other fields shared).
+        """
 
         def moved(tensors: dict[str, Tensor] | None) -> dict[str, Tensor] | None:
             return None if tensors is None else {k: v.to(device) for k, v in tensors.items()}
@@ -91,11 +102,33 @@ class ForgetState:
         return self.replace(importances=moved(self.importances), importance_point=moved(self.importance_point))
 
     def replace(self, **changes: Any) -> ForgetState:
-        """A new state with these fields changed (the others shared)."""
+        """A new state with these fields changed (the others shared).
+
+        Parameters
+        ----------
+        **changes
+            Field names and their new values.
+
+        Returns
+        -------
+        ForgetState
+            The new state.
+        """
         return dataclasses.replace(self, **changes)
 
     def cached_importances(self) -> Importances:
-        """The importance cache, or a clear error when it is stale."""
+        """The importance cache, or a clear error when it is stale.
+
+        Returns
+        -------
+        dict of str to Tensor
+            Importances over the kept rows, at ``importance_point``.
+
+        Raises
+        ------
+        ValueError
+            When the cache is stale.
+        """
         if self.importances is None:
             raise ValueError(
                 "The importance cache is stale (partial_fit or forget_class changed the weights); pass X_retain and "

@@ -20,7 +20,7 @@ from ..utils import trainable_parameters
 class Trace:
     """The record of one training run (``fit``, or a retrain from scratch).
 
-    Attributes
+    Parameters
     ----------
     initial_weights : dict of str to Tensor
         ``w_0``: every trainable parameter at the first step (on the CPU).
@@ -46,23 +46,46 @@ class Trace:
 
     @classmethod
     def start(cls, module: nn.Module, optimizer: Any) -> Trace:
-        """A new trace at the module's current weights (``w_0``), kept on the CPU."""
+        """A new trace at the module's current weights (``w_0``), kept on the CPU.
+
+        Parameters
+        ----------
+        module : torch.nn.Module
+            The network about to be trained.
+        optimizer : torch.optim.Optimizer
+            Its optimizer (described by name and settings).
+
+        Returns
+        -------
+        Trace
+            With no step yet.
+        """
         # On the CPU: read rarely, and it keeps pickles loadable without a GPU.
         weights = {name: p.detach().to("cpu", copy=True) for name, p in trainable_parameters(module).items()}
         return cls(initial_weights=weights, optimizer=describe_optimizer(optimizer))
 
     def record_step(self, n_rows: int, lr: float) -> None:
-        """One optimizer step on ``n_rows`` rows at learning rate ``lr``."""
+        """Count one optimizer step.
+
+        Parameters
+        ----------
+        n_rows : int
+            Rows in the step's batch.
+        lr : float
+            The learning rate it was taken at.
+        """
         self.n_steps += 1
         self.lr_sum += lr
         self.n_rows_seen += n_rows
 
     @property
     def mean_lr(self) -> float:
+        """Mean learning rate over the steps (``η``)."""
         return self.lr_sum / self.n_steps if self.n_steps else 0.0
 
     @property
     def mean_batch_size(self) -> float:
+        """Mean rows per step (``b``)."""
         return self.n_rows_seen / self.n_steps if self.n_steps else 0.0
 
     @property

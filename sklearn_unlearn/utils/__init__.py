@@ -19,6 +19,7 @@ from ._torch import (
 )
 from ._transaction import Snapshot, all_or_nothing
 from ._validation import check_features, check_labels, encode_labels, prepare_rows, rows_of_dataset
+from ._warnings import warn
 
 __all__ = [
     "Snapshot",
@@ -40,4 +41,5 @@ __all__ = [
     "row_slices",
     "rows_of_dataset",
     "trainable_parameters",
+    "warn",
 ]

@@ -1,0 +1,92 @@
+"""Every public class, function and method has a numpydoc docstring that matches its signature."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+
+import pytest
+
+numpydoc_validate = pytest.importorskip("numpydoc.validate")
+
+PUBLIC_PACKAGES = [
+    "sklearn_unlearn",
+    "sklearn_unlearn.nets",
+    "sklearn_unlearn.unlearning",
+    "sklearn_unlearn.metrics",
+    "sklearn_unlearn.research",
+    "sklearn_unlearn.datasets",
+    "sklearn_unlearn.persistence",
+]
+# numpydoc's checks we hold every public docstring to: it exists, documents every parameter
+# (with a type and a description) and nothing else, says what it returns or yields.
+ENFORCED = {"GL08", "PR01", "PR02", "PR04", "PR07", "RT01", "RT03", "YD01"}
+# The estimators and methods users meet first also point to their neighbours and papers.
+REFERENCED = [
+    "sklearn_unlearn.UnlearnableClassifier",
+    "sklearn_unlearn.ASSD",
+    "sklearn_unlearn.SSD",
+    "sklearn_unlearn.PathGradient",
+    "sklearn_unlearn.SingleGradient",
+    "sklearn_unlearn.NewtonStep",
+    "sklearn_unlearn.EWCAscent",
+    "sklearn_unlearn.SDLoss",
+]
+
+
+def _public_objects() -> list[str]:
+    names: set[str] = set()
+    for package in PUBLIC_PACKAGES:
+        module = importlib.import_module(package)
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if not (inspect.isclass(obj) or inspect.isfunction(obj)):
+                continue
+            path = f"{obj.__module__}.{obj.__qualname__}"
+            names.add(path)
+            if inspect.isclass(obj):
+                for attribute, value in vars(obj).items():
+                    if not attribute.startswith("_") and (inspect.isfunction(value) or isinstance(value, property)):
+                        names.add(f"{path}.{attribute}")
+    return sorted(names)
+
+
+def _inherits_its_docstring(name: str) -> bool:
+    """A method that overrides a documented one (a skorch hook, a strategy's ``forget``) keeps its docs."""
+    owner_path, _, attribute = name.rpartition(".")
+    module_path, _, owner_name = owner_path.rpartition(".")
+    owner = getattr(importlib.import_module(module_path), owner_name, None)
+    if not inspect.isclass(owner):
+        return False
+    own = vars(owner).get(attribute)
+    return getattr(own, "__doc__", None) is None and any(
+        getattr(getattr(base, attribute, None), "__doc__", None) for base in owner.__mro__[1:]
+    )
+
+
+def _protocol_signature(name: str, code: str, message: str) -> bool:
+    """A Protocol's generated ``__init__(*args, **kwargs)`` is no parameter list to document."""
+    return (
+        code == "PR01"
+        and message.endswith("{'*args', '**kwargs'} not documented")
+        or (code == "PR01" and "'**kwargs', '*args'" in message)
+    )
+
+
+@pytest.mark.parametrize("name", _public_objects())
+def test_public_docstring(name):
+    if _inherits_its_docstring(name):
+        return
+    errors = [
+        f"{code}: {message}"
+        for code, message in numpydoc_validate.validate(name)["errors"]
+        if code in ENFORCED and not _protocol_signature(name, code, message)
+    ]
+    assert not errors, "\n".join(errors)
+
+
+@pytest.mark.parametrize("name", REFERENCED)
+def test_main_api_points_to_neighbours_and_papers(name):
+    module, _, attribute = name.rpartition(".")
+    doc = inspect.getdoc(getattr(importlib.import_module(module), attribute)) or ""
+    assert "See Also" in doc and "References" in doc
