@@ -28,8 +28,8 @@ process.stdout.write(JSON.stringify(out));
 
 def on_files(files, config):
     results = Path(config["docs_dir"]).parent / "benchmarks" / "results"
-    for png in sorted(results.glob("*.png")):
-        files.append(File.generated(config, f"results/{png.name}", abs_src_path=str(png)))
+    for png in sorted(results.glob("*/*.png")):
+        files.append(File.generated(config, f"results/{png.parent.name}/{png.name}", abs_src_path=str(png)))
     return files
 
 

@@ -43,3 +43,18 @@ def test_detector_cross_validation_on_dask_matches_local(data, dask_client):
         remote = CleanlabDetector(cv=3, n_jobs=-1, random_state=0).fit(X, y_noisy)
     np.testing.assert_array_equal(remote.label_issues_, local.label_issues_)
     np.testing.assert_allclose(remote.pred_probs_, local.pred_probs_)
+
+
+def test_audit_shadows_on_dask_match_local(data, dask_client):
+    from sklearn_unlearn.metrics import membership_audit
+
+    X, y = data
+    model = UnlearnableClassifier(module__hidden_layer_sizes=(16,), max_epochs=3, random_state=0, device="cpu")
+    model.fit(X[:200], y[:200])
+    rows = (X[:100], y[:100], X[200:300], y[200:300])
+    kwargs = {"X_reference": X[300:], "y_reference": y[300:], "n_shadow": 2, "random_state": 0, "n_jobs": -1}
+    local = membership_audit(model, *rows, **kwargs)
+    with distributed.get_task_stream(dask_client) as tasks, parallel_backend("dask"):
+        remote = membership_audit(model, *rows, **kwargs)
+    assert len(tasks.data) >= 2  # the shadows trained as tasks on the cluster
+    np.testing.assert_allclose(remote.member_scores, local.member_scores, rtol=1e-5)

@@ -64,13 +64,18 @@ def _inherits_its_docstring(name: str) -> bool:
     )
 
 
-def _protocol_signature(name: str, code: str, message: str) -> bool:
-    """A Protocol's generated ``__init__(*args, **kwargs)`` is no parameter list to document."""
-    return (
-        code == "PR01"
-        and message.endswith("{'*args', '**kwargs'} not documented")
-        or (code == "PR01" and "'**kwargs', '*args'" in message)
-    )
+def _foreign_signature(name: str, code: str) -> bool:
+    """Signatures we do not write: a Protocol's or NamedTuple's generated ``__init__``, skorch's own.
+
+    Their fields are documented as Attributes instead (what the docs' renderer expects).
+    """
+    module_path, _, attribute = name.rpartition(".")
+    obj = getattr(importlib.import_module(module_path), attribute, None)
+    if code != "PR01" or not inspect.isclass(obj):
+        return False
+    init_owner = next((base for base in obj.__mro__ if "__init__" in vars(base)), object)
+    generated = getattr(obj, "_is_protocol", False) or issubclass(obj, tuple)
+    return generated or not init_owner.__module__.startswith("sklearn_unlearn")
 
 
 @pytest.mark.parametrize("name", _public_objects())
@@ -80,7 +85,7 @@ def test_public_docstring(name):
     errors = [
         f"{code}: {message}"
         for code, message in numpydoc_validate.validate(name)["errors"]
-        if code in ENFORCED and not _protocol_signature(name, code, message)
+        if code in ENFORCED and not _foreign_signature(name, code)
     ]
     assert not errors, "\n".join(errors)
 

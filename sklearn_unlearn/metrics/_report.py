@@ -8,6 +8,8 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
 
+from ._audit import check_audited_rows, check_reference_rows, lira_scores, logit_confidence, train_shadows
+
 
 def fitted_net(model: Any, name: str):
     """The model, if it is a fitted skorch-style net (a ``module_`` and ``predict_proba``)."""
@@ -61,6 +63,10 @@ def forget_report(
     y_test,
     *,
     reference=None,
+    X_reference=None,
+    y_reference=None,
+    n_shadow: int = 8,
+    random_state=None,
 ) -> dict[str, float]:
     """Accuracies and membership inference of a model after a forget.
 
@@ -78,12 +84,26 @@ def forget_report(
         Usually the model retrained without the forget rows: its values are reported
         under ``reference_*`` keys, since the ideal MIA and forget accuracy are its
         values, not zero.
+    X_reference, y_reference : array-like, optional
+        Rows to train shadow models on (neither forget nor test rows; the retain rows
+        serve). With them the report adds the per-row membership audit of the forget rows
+        against the test rows (``membership_audit``): ``audit_auc``,
+        ``audit_tpr_at_1pct_fpr`` and ``audit_tpr_at_0.1pct_fpr``.
+    n_shadow : int, default=8
+        Shadow models for the audit (trained once, shared by ``clf`` and ``reference``).
+    random_state : int, RandomState or None, default=None
+        Seeds the audit's shadows.
 
     Returns
     -------
     dict of str to float
-        ``retain_accuracy``, ``forget_accuracy``, ``test_accuracy``, ``mia`` (and the
-        same with a ``reference_`` prefix). ``pandas.DataFrame([report])`` tabulates it.
+        ``retain_accuracy``, ``forget_accuracy``, ``test_accuracy``, ``mia``, the audit's
+        keys with reference rows (and the same with a ``reference_`` prefix).
+        ``pandas.DataFrame([report])`` tabulates it.
+
+    See Also
+    --------
+    membership_audit : The per-row audit on its own, with its ROC curve.
     """
     models = {"": clf} if reference is None else {"": clf, "reference_": reference}
     report: dict[str, float] = {}
@@ -93,4 +113,15 @@ def forget_report(
         report[f"{prefix}forget_accuracy"] = float(model.score(X_forget, y_forget))
         report[f"{prefix}test_accuracy"] = float(model.score(X_test, y_test))
         report[f"{prefix}mia"] = membership_inference(model, X_retain, X_forget, X_test)
+    if X_reference is not None or y_reference is not None:
+        members, nonmembers = (X_forget, np.asarray(y_forget)), (X_test, np.asarray(y_test))
+        audit_rows = check_audited_rows(clf, *members, *nonmembers)
+        reference_rows = check_reference_rows(X_reference, y_reference, *audit_rows)
+        shadows = train_shadows(clf, *reference_rows, n_shadow=n_shadow, random_state=random_state)
+        for prefix, model in models.items():
+            target = [logit_confidence(model, X, y) for X, y in audit_rows]
+            audit = lira_scores(target, shadows, *audit_rows)
+            report[f"{prefix}audit_auc"] = audit.auc
+            report[f"{prefix}audit_tpr_at_1pct_fpr"] = audit.tpr_at_fpr(0.01)
+            report[f"{prefix}audit_tpr_at_0.1pct_fpr"] = audit.tpr_at_fpr(0.001)
     return report

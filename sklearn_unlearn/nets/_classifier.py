@@ -16,22 +16,8 @@ class SklearnNetClassifier(SklearnNetMixin, NeuralNetClassifier):
     """A skorch ``NeuralNetClassifier`` that behaves as a scikit-learn classifier.
 
     Labels of any type are encoded to ``0..K-1`` (``classes_``, sorted, or the
-    ``classes`` parameter as given); the module must return one logit per class.
-
-    Parameters
-    ----------
-    module : torch.nn.Module class or instance
-        The network.
-    *args
-        skorch's positional parameters.
-    criterion : torch loss class, default=torch.nn.NLLLoss
-        As in skorch (the unlearnable classifier sets cross-entropy on logits).
-    train_split : callable or None
-        skorch's validation split.
-    classes : array-like, optional
-        The labels, in output order; None infers them from ``y``.
-    **kwargs
-        Every other skorch parameter.
+    ``classes`` parameter as given); the module must return one logit per class. Its
+    parameters are ``skorch.NeuralNetClassifier``'s.
     """
 
     _parameter_constraints: dict = {**SklearnNetMixin._parameter_constraints, "classes": ["array-like", None]}

@@ -35,7 +35,7 @@ _CHUNK = 4096
 class Causes(NamedTuple):
     """Cause scores ``r(z)`` of every training row and the mask of rows called causes.
 
-    Parameters
+    Attributes
     ----------
     scores : ndarray of float
         ``r(z)`` per training row.

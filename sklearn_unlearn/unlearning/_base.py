@@ -302,7 +302,7 @@ class ImportanceSplit(NamedTuple):
     the mini-batch form (not additive) the cache stands in for ``I_Dr``. With retain rows
     every importance is computed at the current weights, as the authors' code does.
 
-    Parameters
+    Attributes
     ----------
     forget : dict of str to Tensor
         ``I_Df``.
