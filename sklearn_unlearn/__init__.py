@@ -1,6 +1,7 @@
 """Remove what a trained neural network learned from bad training rows, inside scikit-learn.
 
-Estimators: ``UnlearnableClassifier`` (a skorch classifier with ``forget``). Pipelines:
+Estimators: ``UnlearnableClassifier`` (a skorch classifier with an approximate ``forget``),
+``ShardedClassifier`` (an ensemble over shards whose ``forget`` is exact). Pipelines:
 ``CleanlabDetector``, ``UnlearnPipeline``, ``make_pipeline``, ``forget``. Subpackages:
 ``unlearning`` (the forget strategies, guard and state), ``metrics``, ``research``
 (repair, class forgetting, SD loss, plots), ``datasets``, ``persistence``.
@@ -12,6 +13,7 @@ from ._detection import CleanlabDetector
 from ._modules import MLP, SmallCNN
 from ._pipeline import UnlearnPipeline, forget, make_pipeline
 from ._progress import EpochProgress
+from ._sharded import ShardedClassifier
 from .research import SDLoss, identify_causes, repair
 from .unlearning import (
     ASSD,
@@ -46,6 +48,7 @@ __all__ = [
     "PathGradient",
     "Retrain",
     "SDLoss",
+    "ShardedClassifier",
     "SingleGradient",
     "SmallCNN",
     "UnlearnPipeline",

@@ -268,12 +268,17 @@ def forget(estimator: Any, X, y, *, X_retain=None, y_retain=None) -> Any:
             head = target[:-1]
             X = head.transform(X)
             X_retain = None if X_retain is None else head.transform(X_retain)
-        last.forget(X, y, X_retain=X_retain, y_retain=y_retain)
+        last.forget(X, y, **_retain(X_retain, y_retain))
         return estimator
     if not hasattr(target, "forget"):
         raise TypeError(f"{type(target).__name__} cannot forget (it has no forget method).")
-    target.forget(X, y, X_retain=X_retain, y_retain=y_retain)
+    target.forget(X, y, **_retain(X_retain, y_retain))
     return estimator
+
+
+def _retain(X_retain, y_retain) -> dict:
+    # Only a method that asked for them gets retain rows (an exact ensemble takes none).
+    return {} if X_retain is None and y_retain is None else {"X_retain": X_retain, "y_retain": y_retain}
 
 
 def _unfitted(step: Any) -> Any:

@@ -58,3 +58,18 @@ def test_audit_shadows_on_dask_match_local(data, dask_client):
         remote = membership_audit(model, *rows, **kwargs)
     assert len(tasks.data) >= 2  # the shadows trained as tasks on the cluster
     np.testing.assert_allclose(remote.member_scores, local.member_scores, rtol=1e-5)
+
+
+def test_sharded_training_on_dask_matches_local(data, dask_client):
+    from sklearn.linear_model import LogisticRegression
+
+    from sklearn_unlearn import ShardedClassifier
+
+    X, y = data
+    local = ShardedClassifier(LogisticRegression(), n_shards=4, n_jobs=-1, random_state=0).fit(X, y)
+    with distributed.get_task_stream(dask_client) as tasks, parallel_backend("dask"):
+        remote = ShardedClassifier(LogisticRegression(), n_shards=4, n_jobs=-1, random_state=0).fit(X, y)
+        remote.forget(X[:5], y[:5])
+    assert len(tasks.data) >= 4  # the shards trained as tasks on the cluster
+    local.forget(X[:5], y[:5])
+    np.testing.assert_allclose(remote.predict_proba(X), local.predict_proba(X))

@@ -37,7 +37,7 @@ _EPS = 1e-30  # a probability floor far below float32's smallest normal, only to
 class MembershipAudit:
     """What a membership audit found: one score per row, higher meaning "more likely trained on".
 
-    Attributes
+    Parameters
     ----------
     member_scores : ndarray of float
         The score of each row whose membership is in question.
