@@ -34,7 +34,7 @@ def anatomy(task, rate: float, epochs: int, hidden, form: str) -> tuple[list[dic
     X, names = task.X_train, list(task.feature_names)
     y_noisy, _, wrong = inject_label_noise(task.y_train, rate, random_state=0, mode="uniform", return_selected=True)
     base = paper_mlp(hidden, 0.1, 0.0, epochs, 0).fit(X, y_noisy)
-    rule = copy.deepcopy(base).set_params(forget_method=ASSD(preceded_by=None), importance=form)
+    rule = copy.deepcopy(base).set_params(forget_method=ASSD(mode="rule"), importance=form)
     retain = {"X_retain": X[~wrong], "y_retain": y_noisy[~wrong]} if form == "minibatch" else {}
     rule.forget(X[wrong], y_noisy[wrong], guard=False, **retain)
     before, after = dict(base.module_.named_parameters()), dict(rule.module_.named_parameters())

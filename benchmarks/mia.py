@@ -44,7 +44,7 @@ def run_once(name, data, rate: float, seed: int) -> list[dict]:
     models = {"baseline": timed(lambda: model(seed).fit(X_train, y_noisy))}
     plans = (
         ("default", "assd", {}, True),
-        ("ASSD rule alone, unguarded", ASSD(preceded_by=None), {}, False),
+        ("ASSD rule alone, unguarded", ASSD(mode="rule"), {}, False),
         ("retrain", "retrain", {"X_retain": X_r, "y_retain": y_r}, True),
     )
     for label, method, retain, guard in plans:

@@ -65,8 +65,8 @@ def repairs(baseline, X_f, y_f, X_r, y_r):
         ("retrain", {"forget_method": "retrain"}, True),
         ("fine-tune", {"forget_method": FineTune(epochs=1, lr_factor=0.95)}, True),
         ("SSD", {"forget_method": SSD(alpha=10.0, lam=1.0)}, False),
-        ("ASSD (per-sample)", {"forget_method": ASSD(preceded_by=None)}, False),
-        ("ASSD (mini-batch)", {"forget_method": ASSD(preceded_by=None), "importance": "minibatch"}, True),
+        ("ASSD (per-sample)", {"forget_method": ASSD(mode="rule")}, False),
+        ("ASSD (mini-batch)", {"forget_method": ASSD(mode="rule"), "importance": "minibatch"}, True),
     ]
     for name, params, with_retain in plans:
         model = copy.deepcopy(baseline).set_params(**params)

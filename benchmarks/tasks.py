@@ -163,10 +163,57 @@ def adam_mlp(quick: bool) -> Task:
     return Task(X_tr, y_tr, X_te, y_te, make, ["4x256"], f"make_classification {n:,} rows, 4x256 MLP, Adam")
 
 
+def wide_digits(quick: bool) -> Task:
+    """Ours, never used to choose a rule: sklearn's digits as flat rows, a 1x1024 MLP, Adam, 60 epochs."""
+    X, y = load_digits(return_X_y=True)
+    X_tr, X_te, y_tr, y_te = train_test_split(X / 16, y, test_size=0.3, random_state=1, stratify=y)
+    epochs = 5 if quick else 60
+
+    def make(size: str, seed: int) -> UnlearnableClassifier:
+        return UnlearnableClassifier(
+            module__hidden_layer_sizes=(1024,),
+            optimizer=torch.optim.Adam,
+            lr=1e-3,
+            max_epochs=epochs,
+            batch_size=64,
+            random_state=seed,
+        )
+
+    X_tr, X_te = X_tr.astype(np.float32), X_te.astype(np.float32)
+    return Task(X_tr, y_tr, X_te, y_te, make, ["1x1024"], "digits as rows, wide MLP, Adam")
+
+
+def wide_5class(quick: bool) -> Task:
+    """Ours, never used to choose a rule: 10,000 make_classification rows, 5 classes, a 3x512 MLP, SGD + momentum."""
+    n = 3000 if quick else 10_000
+    X, y = make_classification(n, n_features=40, n_informative=20, n_classes=5, class_sep=0.8, random_state=11)
+    X_tr, X_te, y_tr, y_te = train_test_split(X.astype(np.float32), y, test_size=0.25, random_state=0)
+    epochs = 5 if quick else 60
+
+    def make(size: str, seed: int) -> UnlearnableClassifier:
+        return UnlearnableClassifier(
+            module__hidden_layer_sizes=(512,) * 3,
+            lr=0.01,
+            optimizer__momentum=0.9,
+            max_epochs=epochs,
+            batch_size=128,
+            random_state=seed,
+        )
+
+    return Task(X_tr, y_tr, X_te, y_te, make, ["3x512"], f"make_classification {n:,} rows, 5 classes, 3x512, momentum")
+
+
 def load_task(name: str, synthetic_rows: int, quick: bool, data_dir=None) -> Task:
     if name in ("real", "synthetic"):
         return dataco(name == "real", synthetic_rows, quick, data_dir)
-    return {"digits": digits_cnn, "cancer": cancer_wide, "adam": adam_mlp}[name](quick)
+    builders = {
+        "digits": digits_cnn,
+        "cancer": cancer_wide,
+        "adam": adam_mlp,
+        "wide_digits": wide_digits,
+        "wide_5class": wide_5class,
+    }
+    return builders[name](quick)
 
 
-TASKS = ("real", "synthetic", "digits", "cancer", "adam")
+TASKS = ("real", "synthetic", "digits", "cancer", "adam", "wide_digits", "wide_5class")

@@ -17,6 +17,7 @@ from ._sharded import ShardedClassifier
 from .research import SDLoss, identify_causes, repair
 from .unlearning import (
     ASSD,
+    SCRUB,
     SSD,
     BaseUnlearner,
     EWCAscent,
@@ -25,8 +26,10 @@ from .unlearning import (
     ForgetOutcome,
     ForgetRequest,
     ForgetState,
+    NegGradPlus,
     NewtonStep,
     PathGradient,
+    Relabel,
     Retrain,
     SingleGradient,
 )
@@ -34,6 +37,7 @@ from .unlearning import (
 __all__ = [
     "ASSD",
     "MLP",
+    "SCRUB",
     "SSD",
     "BaseUnlearner",
     "CleanlabDetector",
@@ -44,8 +48,10 @@ __all__ = [
     "ForgetOutcome",
     "ForgetRequest",
     "ForgetState",
+    "NegGradPlus",
     "NewtonStep",
     "PathGradient",
+    "Relabel",
     "Retrain",
     "SDLoss",
     "ShardedClassifier",

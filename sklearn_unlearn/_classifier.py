@@ -58,7 +58,7 @@ class UnlearnableClassifier(UnlearnMixin, SklearnNetClassifier):
         (or skorch's per-batch ``ProgressBar``).
     forget_method : str or strategy object, default="assd"
         What ``forget`` does: ``"assd"`` (a path-gradient step, then the ASSD rule;
-        ``ASSD(preceded_by=None)`` for the rule alone), ``"ssd"``, ``"finetune"``, ``"retrain"``,
+        ``ASSD(mode="rule")`` for the rule alone), ``"ssd"``, ``"finetune"``, ``"retrain"``,
         ``"single_gradient"`` (Thudi et al.), ``"path_gradient"`` (ours: the same along
         the path from the initial weights), ``"newton"`` or ``"ewc_ascent"`` (Tanno et
         al.'s treatments); or a strategy object such as ``SSD(alpha=5)`` (any object with
@@ -305,13 +305,13 @@ class UnlearnableClassifier(UnlearnMixin, SklearnNetClassifier):
             self.class_counts_ = self.class_counts_.copy()
             self.class_counts_[index] = 0
             state = self.forget_state_
-            record, guard_rows = state.trained_rows, state.guard_rows
+            record = state.trained_rows
             self.forget_state_ = state.replace(
                 importances=None,  # the weights moved: stale
                 importance_point=None,
                 n_train=state.n_train - removed,
                 trained_rows=None if record is None else record.without_class(index),
-                guard_rows=None if guard_rows is None else guard_rows.subset(guard_rows.y != index),
+                **state.reference_rows(lambda rows: rows.subset(rows.y != index)),
             )
             entry = {"method": "class_filter", "forgotten_class": label, "n_forget": removed}
             entry.update(n_retain=self.n_train_, seconds=time.perf_counter() - start)

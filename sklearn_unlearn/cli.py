@@ -128,7 +128,7 @@ def run_demo(args: argparse.Namespace) -> int:
     retain = {"X_retain": task.X_train[~wrong], "y_retain": y_noisy[~wrong]}
     plans = [
         (DEFAULT_LABEL, {}, {}),
-        ("ASSD rule alone, unguarded", {"forget_method": ASSD(preceded_by=None)}, {"guard": False}),
+        ("ASSD rule alone, unguarded", {"forget_method": ASSD(mode="rule")}, {"guard": False}),
         ("path gradient, guarded", {"forget_method": "path_gradient"}, {}),
         ("fine-tune 1 epoch", {"forget_method": FineTune(lr_factor=0.95)}, retain),
         ("retrain on clean rows", {"forget_method": "retrain"}, retain),

@@ -27,7 +27,8 @@ def test_fit_forget_score_and_log(data, fitted):
     assert fitted.forget(X_f, y_f) is fitted
     entry = fitted.forget_log_[-1]
     assert entry["method"] == "assd" and entry["n_forget"] == 8 and entry["n_retain"] == len(X) - 8
-    assert entry["n_dampened"] > 0 and entry["alpha"] > 0 and entry["seconds"] >= 0
+    assert entry["steps"] > 0 and 0 < entry["weights_share"] <= 1 and 0 <= entry["guard_scale"] <= 1
+    assert entry["seconds"] >= 0
     assert fitted.n_train_ == len(X) - 8
 
 

@@ -173,7 +173,7 @@ def test_repeated_forgets_never_zero_a_weight_by_arithmetic():
     # and the dampening rule then set those weights to exactly 0, forget after forget.
     X, y = make_classification(3000, n_features=12, n_informative=8, n_classes=3, random_state=3)
     clf = UnlearnableClassifier(module__hidden_layer_sizes=(32, 32), max_epochs=10, random_state=0).fit(X, y)
-    clf.set_params(forget_method=ASSD(preceded_by=None))
+    clf.set_params(forget_method=ASSD(mode="rule"))
     zeros_before = sum(int((p == 0).sum()) for p in clf.module_.parameters())
     cache_zeros = sum(int((v == 0).sum()) for v in clf.importances_.values())
     for start in range(0, 400, 20):  # twenty forgets, unguarded: the arithmetic alone
@@ -189,7 +189,7 @@ def test_default_forget_survives_fifty_small_deletions():
     clf = UnlearnableClassifier(module__hidden_layer_sizes=(64, 64), max_epochs=15, random_state=0).fit(X, y)
     baseline = clf.score(X_test, y_test)
     for start in range(0, 50 * 8, 8):
-        clf.forget(X[start : start + 8], y[start : start + 8])
+        clf.forget(X[start : start + 8], y[start : start + 8], reason="deletion")
     assert clf.score(X_test, y_test) >= baseline - 0.02
     assert clf.n_train_ == 3000 - 400
 

@@ -22,8 +22,9 @@ def plot_forget_report(
         Reports from ``sklearn_unlearn.metrics.forget_report`` (any of the keys
         ``retain_accuracy``, ``forget_accuracy``, ``test_accuracy``, ``mia``).
     clf : UnlearnableClassifier, optional
-        The model after the forget: its last ``forget_log_`` entry gives the parameters
-        dampened per tensor (ASSD/SSD), drawn as a second panel.
+        The model after the forget: its last ``forget_log_`` entry gives, per tensor, the
+        share of entries dampened (the ASSD/SSD rule) or free to move (the relabel stage),
+        drawn as a second panel.
     labels : tuple of str, default=("before", "after")
         Legend entries for the two reports.
 
@@ -37,7 +38,7 @@ def plot_forget_report(
     splits = [(key, name) for key, name in _SPLITS if key in before and key in after]
     if not splits:
         raise ValueError("before and after share no report key (retain_accuracy, forget_accuracy, test_accuracy, mia).")
-    dampened = _dampened_shares(clf) if clf is not None else {}
+    dampened, verb = _dampened_shares(clf) if clf is not None else ({}, "")
     fig, axes = plt.subplots(1, 2 if dampened else 1, figsize=(11 if dampened else 5.5, 3.8), squeeze=False)
     ax = axes[0, 0]
     x = np.arange(len(splits))
@@ -56,15 +57,21 @@ def plot_forget_report(
         ax.barh(np.arange(len(names)), [100 * v for v in dampened.values()])
         ax.set_yticks(np.arange(len(names)), names, fontsize=8)
         ax.invert_yaxis()
-        ax.set_xlabel("% of the tensor's entries dampened")
-        ax.set_title(f"dampened by {clf.forget_log_[-1]['method']}")
+        ax.set_xlabel(f"% of the tensor's entries {verb}")
+        ax.set_title(f"{verb} by {clf.forget_log_[-1]['method']}")
     fig.tight_layout()
     return fig
 
 
-def _dampened_shares(clf) -> dict[str, float]:
+def _dampened_shares(clf) -> tuple[dict[str, float], str]:
+    """Per parameter, the share of its entries the last forget dampened (or let move), and which."""
     log = getattr(clf, "forget_log_", None)
-    if not log or "dampened_per_parameter" not in log[-1]:
-        return {}
+    if not log:
+        return {}, ""
     sizes = {name: p.numel() for name, p in trainable_parameters(clf.module_).items()}
-    return {name: count / sizes[name] for name, count in log[-1]["dampened_per_parameter"].items() if name in sizes}
+    for entry in [log[-1], *log[-1].get("stages", [])]:
+        for key, verb in (("dampened_per_parameter", "dampened"), ("selected_per_parameter", "free to move")):
+            if key in entry:
+                shares = {name: count / sizes[name] for name, count in entry[key].items() if name in sizes}
+                return shares, verb
+    return {}, ""

@@ -19,15 +19,18 @@ References
 """
 
 from ._base import BaseUnlearner, ForgetHost, ForgetOutcome, ForgetRequest, ImportanceSplit, Unlearner
-from ._dampening import ASSD, SSD, assd_alpha, assd_percentile, dampen, percentile
+from ._dampening import ASSD, SSD
 from ._distributed import distributed_importances
 from ._estimator import IMPORTANCE_FORMS, UnlearnMixin
 from ._gradient import EWCAscent, NewtonStep, PathGradient, SingleGradient, summed_loss_gradient
 from ._guard import GuardRows
 from ._importance import Importances, minibatch_importances, per_sample_importances
 from ._optimizers import step_scale
+from ._peers import SCRUB, NegGradPlus
 from ._records import TrainedRows, row_fingerprints
 from ._registry import UNLEARNERS, make_unlearner
+from ._relabel import Relabel, belief_without_label
+from ._rules import assd_alpha, assd_percentile, dampen, percentile
 from ._state import ForgetState
 from ._trace import Trace
 from ._training import FineTune, Retrain
@@ -35,6 +38,7 @@ from ._training import FineTune, Retrain
 __all__ = [
     "ASSD",
     "IMPORTANCE_FORMS",
+    "SCRUB",
     "SSD",
     "UNLEARNERS",
     "BaseUnlearner",
@@ -47,8 +51,10 @@ __all__ = [
     "GuardRows",
     "ImportanceSplit",
     "Importances",
+    "NegGradPlus",
     "NewtonStep",
     "PathGradient",
+    "Relabel",
     "Retrain",
     "SingleGradient",
     "Trace",
@@ -56,6 +62,7 @@ __all__ = [
     "UnlearnMixin",
     "Unlearner",
     "assd_alpha",
+    "belief_without_label",
     "assd_percentile",
     "dampen",
     "distributed_importances",

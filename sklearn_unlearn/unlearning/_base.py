@@ -35,6 +35,11 @@ class ForgetRequest:
         Their encoded targets.
     n_train : int
         Rows the model was trained on before this forget, the forget rows included.
+    reason : {"correction", "deletion"}, default="correction"
+        Why the rows go. ``"correction"``: their labels are wrong, and the model should stop
+        predicting them. ``"deletion"``: they are correct rows someone asked to remove, and
+        the model should answer on them as if it had never seen them (which usually means
+        the same label, less sure).
     """
 
     X_forget: Tensor
@@ -42,6 +47,7 @@ class ForgetRequest:
     X_retain: Tensor | None
     y_retain: Tensor | None
     n_train: int
+    reason: str = "correction"
 
     @property
     def n_forget(self) -> int:
@@ -88,10 +94,16 @@ class ForgetOutcome:
         importances of the retain rows at the new weights.
     details : dict
         Written to ``forget_log_``.
+    control : torch.nn.Module or None
+        A module that went through the same stage without what the stage is for (e.g.
+        ``Relabel``'s training on kept rows without the forget rows' targets). The guard
+        then holds the kept rows to the better of the model before the stage and this
+        control: what the stage costs them beyond its own mechanics.
     """
 
     retain_importances: Importances | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    control: nn.Module | None = None
 
 
 @runtime_checkable
@@ -201,6 +213,17 @@ class ForgetHost(Protocol):
         """
         ...
 
+    def repair_rows(self) -> tuple[Tensor, Tensor] | None:
+        """A sample of kept rows to train on while forgetting (never the guard's own rows).
+
+        Returns
+        -------
+        (X, y) : tuple of Tensor, or None
+            Float32 rows and encoded targets; None when the model has none (loaded from a
+            file, before ``set_guard_rows``).
+        """
+        ...
+
     def train_epochs(
         self, X: Tensor, y: Tensor, *, epochs: int, lr_factor: float = 1.0, reinitialize: bool = False
     ) -> None:
@@ -228,8 +251,8 @@ class Unlearner(Protocol):
 
     Optional class attributes: ``needs_retain = True`` says the method works only from
     the retain rows (pipelines then pass them); ``guarded = False`` says the safety guard
-    does not apply (methods that train on the retain rows). An optional ``stages()``
-    returns several strategies to run in turn, each behind the guard.
+    does not apply (methods that train on the retain rows). An optional
+    ``stages(request)`` returns several strategies to run in turn, each behind the guard.
     """
 
     def forget(self, host: ForgetHost, request: ForgetRequest) -> ForgetOutcome:

@@ -1,4 +1,4 @@
-"""Synaptic dampening: the SSD rule and ASSD's adaptive α as tensor functions, and the two strategies.
+"""Synaptic dampening strategies: ASSD (the default's name) and SSD; their rules are in ``_rules``.
 
 Notation of the docs' methods page: ``I_D`` the importances over the data the model
 keeps, ``I_Df`` those over the forget rows, ``I_Dr`` those over the retain rows.
@@ -13,145 +13,16 @@ References
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
 from numbers import Real
 from typing import Any
 
-import torch
 from sklearn.utils._param_validation import Interval, StrOptions
-from torch import Tensor
 
 from ..utils import trainable_parameters
 from ._base import BaseUnlearner, ForgetHost, ForgetOutcome, ForgetRequest
 from ._gradient import PathGradient
-
-
-def assd_percentile(n_forget: int, n_total: int) -> float:
-    """ASSD's percentile ``p = 100 − ln(1 + 100 · |D_f| / |D|)``, in percent.
-
-    Parameters
-    ----------
-    n_forget : int
-        ``|D_f|``.
-    n_total : int
-        ``|D| = |D_r| + |D_f|``.
-
-    Returns
-    -------
-    float
-        ``p``; a 1 % forget set gives p ≈ 99.31.
-    """
-    return 100.0 - math.log1p(100.0 * n_forget / n_total)
-
-
-def relative_importances(imp_D: Mapping[str, Tensor], imp_Df: Mapping[str, Tensor]) -> Tensor:
-    """``r_i = I_Df[i] / I_D[i]`` over every element of every tensor, NaN and ±inf dropped."""
-    ratios = torch.cat([(imp_Df[name] / imp_D[name]).flatten() for name in imp_D])
-    return ratios[torch.isfinite(ratios)]
-
-
-def percentile(values: Tensor, q: float) -> float:
-    """The ``q``-th percentile of a 1-D tensor with numpy's default (linear) interpolation.
-
-    ``torch.quantile`` refuses tensors over 16M elements; this uses ``topk`` for the
-    high percentiles ASSD needs (cost grows with the tail, not the whole tensor) and a
-    sort otherwise, so it works for models with 100M+ parameters.
-
-    Parameters
-    ----------
-    values : Tensor
-        A 1-D tensor, not empty.
-    q : float
-        The percentile, in percent.
-
-    Returns
-    -------
-    float
-        The value, as ``numpy.percentile(values, q)`` gives it.
-    """
-    n = values.numel()
-    if n == 0:
-        raise ValueError("cannot take a percentile of an empty set of values")
-    position = (n - 1) * q / 100.0
-    low = int(math.floor(position))
-    fraction = position - low
-    n_top = n - low  # the element at ascending index `low` is the n_top-th largest
-    if n_top <= n // 2 + 1:
-        top = torch.topk(values, n_top, largest=True, sorted=True).values
-        v_low = top[-1].item()
-        v_high = top[-2].item() if n_top >= 2 else v_low
-    else:
-        ordered = torch.sort(values).values
-        v_low = ordered[low].item()
-        v_high = ordered[min(low + 1, n - 1)].item()
-    return v_low + fraction * (v_high - v_low)
-
-
-def assd_alpha(imp_D: Mapping[str, Tensor], imp_Df: Mapping[str, Tensor], n_forget: int, n_total: int) -> float:
-    """ASSD's selection threshold: the ``p``-th percentile of ``I_Df / I_D`` (one global value).
-
-    Parameters
-    ----------
-    imp_D : mapping of str to Tensor
-        Importances over the data the model keeps (``I_Dr`` in the authors' code).
-    imp_Df : mapping of str to Tensor
-        Importances over the forget rows.
-    n_forget : int
-        ``|D_f|``.
-    n_total : int
-        ``|D_r| + |D_f|``.
-
-    Returns
-    -------
-    float
-        ``α``; infinity when no ratio is finite (nothing to select).
-    """
-    ratios = relative_importances(imp_D, imp_Df)
-    if ratios.numel() == 0:
-        return math.inf  # no finite ratio: nothing is more important to D_f than to D
-    return percentile(ratios, assd_percentile(n_forget, n_total))
-
-
-@torch.no_grad()
-def dampen(
-    parameters: Mapping[str, Tensor],
-    imp_D: Mapping[str, Tensor],
-    imp_Df: Mapping[str, Tensor],
-    alpha: float,
-    lam: float,
-) -> dict[str, int]:
-    """Apply the SSD rule in place and count the dampened entries per parameter.
-
-    ``selected ⇔ I_Df > α · I_D`` (strict; ``I_D = 0 < I_Df`` is selected) and
-    ``θ ← min(λ · I_D / I_Df, 1) · θ`` for the selected entries. Parameters never grow.
-
-    Parameters
-    ----------
-    parameters : mapping of str to Tensor
-        The weights, changed in place.
-    imp_D : mapping of str to Tensor
-        Importances over the data the model keeps (``I_D``).
-    imp_Df : mapping of str to Tensor
-        Importances over the forget rows (``I_Df``).
-    alpha : float
-        Selection threshold ``α``.
-    lam : float
-        Dampening constant ``λ``.
-
-    Returns
-    -------
-    dict of str to int
-        How many entries of each parameter were dampened.
-    """
-    counts: dict[str, int] = {}
-    for name, param in parameters.items():
-        d, f = imp_D[name], imp_Df[name]
-        selected = f > alpha * d
-        beta = torch.clamp(lam * d / f, max=1.0)
-        param.mul_(torch.where(selected, beta, torch.ones_like(beta)))
-        counts[name] = int(selected.sum().item())
-    return counts
+from ._relabel import Relabel
+from ._rules import assd_alpha, dampen
 
 
 def _dampening_details(alpha: float, lam: float, counts: dict[str, int]) -> dict[str, Any]:
@@ -159,26 +30,41 @@ def _dampening_details(alpha: float, lam: float, counts: dict[str, int]) -> dict
 
 
 class ASSD(BaseUnlearner):
-    """A path-gradient step, then adaptive selective synaptic dampening (Schoepf, Foster, Brintrup 2024).
+    """Adaptive selective synaptic dampening (Schoepf, Foster, Brintrup 2024), and the default forget built on it.
 
-    The ASSD rule: ``α`` is the ``p``-th percentile of ``I_Df / I_Dr`` with
-    ``p = 100 − ln(1 + 100 · |D_f| / (|D_r| + |D_f|))``, then the SSD rule with ``λ = 1``,
-    against the retain-set importances as in the authors' code. No parameter to tune.
+    ASSD ranks every weight by ``I_Df / I_Dr``, how much more the forget rows weigh on it
+    than the kept rows do, and selects the top ``ln(1 + 100 · |D_f| / |D|)`` percent of
+    them (the ``p``-th percentile with ``p = 100 − ln(1 + 100 · |D_f| / |D|)``); the
+    authors' rule then dampens each selected weight by ``min(I_Dr / I_Df, 1)``. No
+    parameter to tune. What happens to the selected weights depends on ``mode``:
 
-    By default a ``PathGradient`` step comes first and the dampening second, and the
-    classifier's guard checks each of the two on its own (the docs' methods page says
-    why, with measurements).
+    * ``"relabel"`` — the selection, widened (``Relabel``'s ``share_factor``), is the set
+      of weights the ``Relabel`` stage may move: it rewrites the forget rows toward the
+      model's own belief without their labels while repairing on kept rows. For label
+      errors.
+    * ``"path_gradient"`` — a ``PathGradient`` step undoes the rows' share of training,
+      then the rule dampens. For deletion requests of correctly labelled rows.
+    * ``"rule"`` — the rule alone (with ``guard=False``, ``importance="minibatch"`` and
+      retain rows: exactly the authors' method).
+    * ``"auto"`` (default) — ``"relabel"`` for ``reason="correction"``, ``"path_gradient"``
+      for ``reason="deletion"``.
+
+    Every stage runs behind the classifier's guard. Why the dampening is not part of the
+    corrective default: on the models measured, the guard refused it (the selection
+    lands on weights that carry the main signal, so scaling them down costs the kept
+    rows); moving the selected weights instead of shrinking them keeps the kept rows and
+    forgets. The docs' methods page has the measurements.
 
     Parameters
     ----------
-    preceded_by : {"path_gradient"} or None, default="path_gradient"
-        The stage that runs before the dampening. None runs the ASSD rule alone (with ``guard=False``,
-        ``importance="minibatch"`` and retain rows: exactly the authors' method).
+    mode : {"auto", "relabel", "path_gradient", "rule"}, default="auto"
+        What to do with the selected weights (see above).
 
     See Also
     --------
     SSD : The rule with a fixed threshold ``α`` and constant ``λ``.
-    PathGradient : The stage that runs first.
+    Relabel : The stage that rewrites the selected weights for label errors.
+    PathGradient : The step that comes before the dampening for deletions.
 
     References
     ----------
@@ -189,22 +75,32 @@ class ASSD(BaseUnlearner):
     """
 
     name = "assd"
-    _parameter_constraints: dict = {"preceded_by": [StrOptions({"path_gradient"}), None]}
+    _parameter_constraints: dict = {"mode": [StrOptions({"auto", "relabel", "path_gradient", "rule"})]}
 
-    def __init__(self, preceded_by: str | None = "path_gradient") -> None:
-        self.preceded_by = preceded_by
+    def __init__(self, mode: str = "auto") -> None:
+        self.mode = mode
 
-    def stages(self) -> list[BaseUnlearner]:
+    def stages(self, request: ForgetRequest) -> list[BaseUnlearner]:
         """The strategies ``forget`` runs in turn, each behind the guard.
+
+        Parameters
+        ----------
+        request : ForgetRequest
+            What to forget (its ``reason`` picks the mode under ``"auto"``).
 
         Returns
         -------
         list of BaseUnlearner
-            The path-gradient step and this rule, or this rule alone.
+            ``[Relabel()]``, ``[PathGradient(), rule]`` or ``[rule]``.
         """
+        mode = self.mode
+        if mode == "auto":
+            mode = "relabel" if request.reason == "correction" else "path_gradient"
+        if mode == "relabel":
+            return [Relabel()]
         # The path-gradient step goes first: the guard's room is shared by the stages, and
         # dampening that came first used it up without forgetting (docs, methods page).
-        return [self] if self.preceded_by is None else [PathGradient(), self]
+        return [PathGradient(), self] if mode == "path_gradient" else [self]
 
     def forget(self, host: ForgetHost, request: ForgetRequest) -> ForgetOutcome:
         imp = host.importance_split(request)

@@ -10,6 +10,7 @@ forgetting, so a classifier and a regressor share it as it is.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
 from typing import Any
 
@@ -33,6 +34,7 @@ from ._state import ForgetState
 from ._trace import Trace, current_lr
 
 IMPORTANCE_FORMS = ("per_sample", "minibatch")
+REASONS = ("correction", "deletion")
 _PER_SAMPLE_CHUNK = 2048  # rows per importance batch; the per-sample result does not depend on it
 _PROGRESS_MIN_ROWS = 10_000  # below this an importance pass takes well under a second: no bar
 
@@ -199,11 +201,10 @@ class UnlearnMixin:
         first = fresh or (state.n_train == 0 and state.trained_rows is not None)
         if fresh:
             state = ForgetState(state.trace, trained_rows=TrainedRows())
-        guard_rows = state.guard_rows
         if first:
-            guard_rows = self._sample_guard_rows(X32, y_enc)
-        elif guard_rows is not None:  # partial_fit moved the weights: new reference values
-            guard_rows = guard_rows.reanchored(self.module_)
+            references = self._sample_reference_rows(X32, y_enc)
+        else:  # partial_fit moved the weights: new reference values
+            references = state.reference_rows(lambda rows: rows.reanchored(self.module_))
         record = state.trained_rows
         self.forget_state_ = state.replace(
             # After partial_fit the cache would cover part of the rows at older weights: stale.
@@ -213,15 +214,16 @@ class UnlearnMixin:
             importance_point=None,
             n_train=state.n_train + len(X32),
             trained_rows=None if record is None else record.plus(TrainedRows.of(X32, y_enc)),
-            guard_rows=guard_rows,
+            **references,
         )
 
-    def _sample_guard_rows(self, X32: np.ndarray, y_enc: np.ndarray) -> GuardRows | None:
+    def _sample_reference_rows(self, X32: np.ndarray, y_enc: np.ndarray) -> dict[str, GuardRows | None]:
         # A module that needs fit params in forward cannot be called by the guard (or forget).
         if forward_arguments(self.module_):
-            return None
+            return {"guard_rows": None, "repair_rows": None}
         seed = self.random_state if isinstance(self.random_state, (int, np.integer)) else None
-        return GuardRows.sample(self.module_, X32, y_enc, np.random.default_rng(seed))
+        judge, repair = GuardRows.sample_pair(self.module_, X32, y_enc, np.random.default_rng(seed))
+        return {"guard_rows": judge, "repair_rows": repair}
 
     def compute_importances(self, X: Tensor, y: Tensor, **forward_kwargs) -> Importances:
         """Importances of ``(X, y)`` (float32 rows, encoded targets) at the current weights.
@@ -253,7 +255,8 @@ class UnlearnMixin:
 
         ``fit`` draws one itself and keeps it in memory; a model loaded from a file has
         none (a saved model holds no training rows), so call this before forgetting with
-        the guard on. Any sample of the kept rows works; at most 1,024 are used.
+        the guard on. Any sample of the kept rows works: at most 2,048 are used, half for the
+        guard to judge on and half for the relabel stage to train on.
 
         Parameters
         ----------
@@ -269,7 +272,7 @@ class UnlearnMixin:
         """
         self._check_trained()
         X32, y_enc = self.encode_rows(X, y)
-        self.forget_state_ = self.forget_state_.replace(guard_rows=self._sample_guard_rows(X32, y_enc))
+        self.forget_state_ = self.forget_state_.replace(**self._sample_reference_rows(X32, y_enc))
         return self
 
     # --- forgetting ----------------------------------------------------------------------
@@ -283,11 +286,12 @@ class UnlearnMixin:
         y_retain=None,
         method: str | Unlearner | None = None,
         guard: bool | None = None,
+        reason: str = "correction",
     ):
         """Remove what the network learned from the rows ``(X, y)``.
 
-        Runs ``forget_method`` (by default a path-gradient step then ASSD, each behind the
-        guard: no parameters, no retain rows). A failed call — bad input, a bad
+        Runs ``forget_method`` (by default the relabel stage, then the ASSD rule, each behind
+        the guard: no parameters, no retain rows). A failed call — bad input, a bad
         parameter, an error or Ctrl-C inside the method — leaves the model exactly as it
         was. ``forget_log_[-1]`` says what happened, the guard's scale included.
 
@@ -305,6 +309,12 @@ class UnlearnMixin:
             Use this method for this call instead of ``forget_method``.
         guard : bool, optional
             Override the ``guard`` parameter for this call.
+        reason : {"correction", "deletion"}, default="correction"
+            ``"correction"``: the rows' labels are wrong (found by hand or by a detector); the
+            model should stop predicting them. ``"deletion"``: the rows are right but must go
+            (a customer's request); the model should answer on them as if it had never seen
+            them. The default forget runs different stages for each; for a deletion that
+            must be exact, use ``ShardedClassifier``.
 
         Returns
         -------
@@ -325,17 +335,23 @@ class UnlearnMixin:
             unlearner = make_unlearner(method)
         if guard is not None and not isinstance(guard, (bool, np.bool_)):
             raise ValueError(f"guard must be True or False; got {guard!r}.")
+        if reason not in REASONS:
+            raise ValueError(f"reason must be one of {REASONS}; got {reason!r}.")
         use_guard = self.guard if guard is None else bool(guard)
         state = self.forget_state_
         request, retain_record = build_request(self, state.n_train, state.trained_rows, X, y, X_retain, y_retain)
+        request = dataclasses.replace(request, reason=reason)
         start = time.perf_counter()
         with all_or_nothing(self, self._records), torch.random.fork_rng(devices=[]):
-            record, guard_rows = _kept_after(state, request, retain_record)
-            context = ForgetContext(self, state, request)
-            outcome, details = run_forget(context, unlearner, request, guard_rows, use_guard)
+            record, references = _kept_after(state, request, retain_record)
+            context = ForgetContext(self, state, request, references["repair_rows"])
+            outcome, details, references["guard_rows"] = run_forget(
+                context, unlearner, request, references["guard_rows"], use_guard
+            )
             importances, point = context.importances_after(outcome)
-            if outcome.retain_importances is not None and guard_rows is not None:
-                guard_rows = guard_rows.reanchored(self.module_)  # retrained: a new model to guard
+            kept = state.replace(**references)
+            if outcome.retain_importances is not None:  # retrained: a new model to guard
+                references = kept.reference_rows(lambda rows: rows.reanchored(self.module_))
             self.forget_state_ = ForgetState(
                 # After a retrain the trace is the new run's.
                 self.forget_state_.trace,
@@ -343,7 +359,7 @@ class UnlearnMixin:
                 point,
                 request.n_retain,
                 record,
-                guard_rows,
+                **references,
             )
             self._forgot(request)
             entry = {"method": method_name(unlearner), "n_forget": request.n_forget, "n_retain": request.n_retain}
@@ -371,15 +387,13 @@ class UnlearnMixin:
 
 def _kept_after(
     state: ForgetState, request: ForgetRequest, retain_record: TrainedRows | None
-) -> tuple[TrainedRows | None, GuardRows | None]:
-    """The record of trained rows and the guard rows once the request's rows are gone."""
+) -> tuple[TrainedRows | None, dict[str, GuardRows | None]]:
+    """The record of trained rows and the reference rows once the request's rows are gone."""
     X_f, y_f = request.X_forget.numpy(), request.y_forget.numpy()
     record = retain_record
     if record is None and state.trained_rows is not None:
         record = state.trained_rows.without(X_f, y_f)
-    guard_rows = state.guard_rows
-    if guard_rows is not None and record is not None:
-        guard_rows = guard_rows.kept_in(record.fingerprints)
-    elif guard_rows is not None:  # a loaded model: no record, so every copy of a forgotten row leaves
-        guard_rows = guard_rows.without(X_f, y_f)
-    return record, guard_rows
+    if record is not None:
+        return record, state.reference_rows(lambda rows: rows.kept_in(record.fingerprints))
+    # A loaded model: no record, so every copy of a forgotten row leaves.
+    return record, state.reference_rows(lambda rows: rows.without(X_f, y_f))

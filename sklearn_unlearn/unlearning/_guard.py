@@ -75,6 +75,43 @@ class GuardRows:
     fingerprints: np.ndarray
 
     @classmethod
+    def sample_pair(
+        cls, module: nn.Module, X: np.ndarray, y: np.ndarray, rng: np.random.Generator
+    ) -> tuple[GuardRows, GuardRows]:
+        """Two disjoint samples of training rows: one for the guard to judge on, one to repair with.
+
+        A stage that trains on kept rows (the relabel stage) trains on the second sample only,
+        so the guard never grades a stage on the rows it trained on.
+
+        Parameters
+        ----------
+        module : torch.nn.Module
+            The trained network.
+        X : ndarray
+            Float32 training rows.
+        y : ndarray
+            Their encoded labels.
+        rng : numpy.random.Generator
+            Draws the samples.
+
+        Returns
+        -------
+        judge, repair : GuardRows
+            At most ``MAX_ROWS`` rows each (and ``MAX_BYTES`` of features); the judge sample
+            gets the odd row when their count is odd.
+        """
+        row_bytes = max(int(np.prod(X.shape[1:])) * 4, 1)
+        n = min(len(X), 2 * MAX_ROWS, max(2 * MAX_BYTES // row_bytes, 2))
+        rows = rng.choice(len(X), size=n, replace=False)
+        half = (n + 1) // 2
+        return cls._of(module, X, y, np.sort(rows[:half])), cls._of(module, X, y, np.sort(rows[half:]))
+
+    @classmethod
+    def _of(cls, module: nn.Module, X: np.ndarray, y: np.ndarray, rows: np.ndarray) -> GuardRows:
+        X_s, y_s = torch.as_tensor(X[rows]).clone(), torch.as_tensor(y[rows]).clone()
+        return cls(X_s, y_s, *label_confidence(module, X_s, y_s), row_fingerprints(X_s.numpy(), y_s.numpy()))
+
+    @classmethod
     def sample(cls, module: nn.Module, X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> GuardRows:
         """Draw the sample from training rows and record their scores under ``module``.
 
@@ -96,9 +133,7 @@ class GuardRows:
         """
         row_bytes = max(int(np.prod(X.shape[1:])) * 4, 1)
         n = min(len(X), MAX_ROWS, max(MAX_BYTES // row_bytes, 1))
-        rows = np.sort(rng.choice(len(X), size=n, replace=False))
-        X_s, y_s = torch.as_tensor(X[rows]).clone(), torch.as_tensor(y[rows]).clone()
-        return cls(X_s, y_s, *label_confidence(module, X_s, y_s), row_fingerprints(X_s.numpy(), y_s.numpy()))
+        return cls._of(module, X, y, np.sort(rng.choice(len(X), size=n, replace=False)))
 
     def __len__(self) -> int:
         return len(self.y)
@@ -212,6 +247,7 @@ def guard_update(
     rows: GuardRows,
     scores_before: tuple[float, float],
     forget_rows: tuple[Tensor, Tensor],
+    control: nn.Module | None = None,
 ) -> dict:
     """Scale the move from ``before`` to the module's current weights back until it is safe.
 
@@ -227,20 +263,40 @@ def guard_update(
         Mean confidence and accuracy of ``rows`` before the update.
     forget_rows : (Tensor, Tensor)
         The rows being forgotten and their labels (for the specificity check).
+    control : torch.nn.Module, optional
+        The stage's control (``ForgetOutcome.control``). What it loses of the kept rows is
+        the stage's mechanics, not its purpose: the rows' reference (their anchor) drops to
+        the control's per-row scores, for this forget and every later one, and the stage's
+        purpose must fit in the room that leaves. Confidence is then not bounded (such a
+        stage's targets are soft by design); the specificity rule still weighs it.
 
     Returns
     -------
-    dict
+    report : dict
         ``guard_scale`` (the ``s`` kept), the mean confidence and accuracy of the guard rows
         before and after (``guard_confidence_*``, ``guard_accuracy_*``) with the bounds
         they had to meet, and ``guard_rows``, for ``forget_log_``.
+    rows : GuardRows
+        The reference sample for later stages and forgets (re-anchored after a control).
     """
     params = trainable_parameters(module)
     after = {k: p.detach().clone() for k, p in params.items()}
+    erosion = 0.0
+    if control is not None:
+        confidence, correct = label_confidence(control, rows.X, rows.y)
+        erosion = max(0.0, scores_before[1] - float(correct.float().mean()))
+        rows = GuardRows(
+            rows.X, rows.y, torch.minimum(rows.anchor, confidence), rows.anchor_correct & correct, rows.fingerprints
+        )
     anchor = (float(rows.anchor.mean()), float(rows.anchor_correct.float().mean()))
-    bounds = tuple(min(a - TOLERANCE, b) for a, b in zip(anchor, scores_before, strict=True))
+    bounds = tuple(min(a - TOLERANCE, b - erosion) for a, b in zip(anchor, scores_before, strict=True))
+    if control is not None:
+        bounds = (-np.inf, bounds[1])
     _move(params, before, after, 0.0)
-    forget_before = float(label_confidence(module, *forget_rows)[0].mean())
+    # Specificity in the measure the bounds hold: accuracy after a control (whose stage's
+    # soft targets lower every confidence a little), confidence otherwise.
+    measure = 1 if control is not None else 0
+    forget_before = _forget_scores(module, forget_rows)
 
     def check(scale: float):
         """The guard-row scores and forget-row confidence at ``scale`` if the move is acceptable there, else None."""
@@ -248,9 +304,9 @@ def guard_update(
         trial = rows.scores(module)
         if not all(np.isfinite(t) and t >= b for t, b in zip(trial, bounds, strict=True)):
             return None
-        forget_trial = float(label_confidence(module, *forget_rows)[0].mean())
-        guard_drop = scores_before[0] - trial[0]
-        specific = guard_drop <= 0 or forget_before - forget_trial >= SPECIFICITY * guard_drop
+        forget_trial = _forget_scores(module, forget_rows)
+        guard_drop = scores_before[measure] - erosion * measure - trial[measure]
+        specific = guard_drop <= 0 or forget_before[measure] - forget_trial[measure] >= SPECIFICITY * guard_drop
         return (trial, forget_trial) if specific else None
 
     chosen, scores, forget_after = 0.0, scores_before, forget_before
@@ -271,16 +327,24 @@ def guard_update(
     _move(params, before, after, chosen)
     return {
         "guard_scale": chosen,
+        "guard_erosion_allowed": erosion,
         "guard_confidence_before": scores_before[0],
         "guard_confidence_after": scores[0],
         "guard_confidence_bound": bounds[0],
         "guard_accuracy_before": scores_before[1],
         "guard_accuracy_after": scores[1],
         "guard_accuracy_bound": bounds[1],
-        "guard_forget_confidence_before": forget_before,
-        "guard_forget_confidence_after": forget_after,
+        "guard_forget_confidence_before": forget_before[0],
+        "guard_forget_confidence_after": forget_after[0],
+        "guard_forget_agreement_before": forget_before[1],
+        "guard_forget_agreement_after": forget_after[1],
         "guard_rows": len(rows),
-    }
+    }, rows
+
+
+def _forget_scores(module: nn.Module, forget_rows: tuple[Tensor, Tensor]) -> tuple[float, float]:
+    confidence, correct = label_confidence(module, *forget_rows)
+    return float(confidence.mean()), float(correct.float().mean())
 
 
 @torch.no_grad()

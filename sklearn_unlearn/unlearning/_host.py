@@ -12,6 +12,7 @@ from torch import Tensor, nn
 
 from ..utils import clone_parameters, trainable_parameters
 from ._base import ForgetOutcome, ForgetRequest, ImportanceSplit
+from ._guard import GuardRows
 from ._importance import Importances
 from ._optimizers import step_scale
 from ._state import ForgetState, split_from_cache, split_from_rows, weights_at
@@ -29,10 +30,14 @@ class ForgetContext:
         Its state before this forget.
     request : ForgetRequest
         What to forget.
+    repair_rows : GuardRows or None
+        The kept rows a stage may train on (the forget rows already removed).
     """
 
-    def __init__(self, estimator: Any, state: ForgetState, request: ForgetRequest) -> None:
-        self._estimator, self._state, self._request = estimator, state, request
+    def __init__(
+        self, estimator: Any, state: ForgetState, request: ForgetRequest, repair_rows: GuardRows | None = None
+    ) -> None:
+        self._estimator, self._state, self._request, self._repair = estimator, state, request, repair_rows
         self._split: ImportanceSplit | None = None
         # Where the importances of this forget are taken: the cache point, else the weights now.
         self.point = state.importance_point or clone_parameters(estimator.module_)
@@ -88,6 +93,9 @@ class ForgetContext:
 
     def probabilities(self, X: Tensor) -> Tensor:
         return self._estimator.probabilities(X)
+
+    def repair_rows(self) -> tuple[Tensor, Tensor] | None:
+        return None if self._repair is None else (self._repair.X, self._repair.y)
 
     def train_epochs(
         self, X: Tensor, y: Tensor, *, epochs: int, lr_factor: float = 1.0, reinitialize: bool = False

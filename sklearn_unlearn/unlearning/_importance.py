@@ -208,13 +208,16 @@ def _add_fast_path_batch(
 
     handles = [layer.register_forward_hook(hook) for layer in layers]
     try:
-        output = _output(module(xb, **kwargs))
+        # A torch.compile'd module may replay a graph traced without the hooks: run it eagerly.
+        output = _output(getattr(module, "_orig_mod", module)(xb, **kwargs))
     finally:
         for handle in handles:
             handle.remove()
     if any(len(calls) > 1 for calls in captured.values()):
         return False
     used = [layer for layer, calls in captured.items() if calls]
+    if not used:
+        return False
     # The mean loss times n has per-row terms, so d(sum)/d(output_n) is row n's own gradient.
     loss_sum = loss_fn(output, yb) * len(xb)
     grads = torch.autograd.grad(loss_sum, [captured[layer][0][1] for layer in used], allow_unused=True)

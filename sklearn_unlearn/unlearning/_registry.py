@@ -9,10 +9,25 @@ from sklearn.base import clone
 from ._base import BaseUnlearner, Unlearner
 from ._dampening import ASSD, SSD
 from ._gradient import EWCAscent, NewtonStep, PathGradient, SingleGradient
+from ._peers import SCRUB, NegGradPlus
+from ._relabel import Relabel
 from ._training import FineTune, Retrain
 
 UNLEARNERS: dict[str, type[BaseUnlearner]] = {
-    cls.name: cls for cls in (ASSD, SSD, FineTune, Retrain, SingleGradient, PathGradient, NewtonStep, EWCAscent)
+    cls.name: cls
+    for cls in (
+        ASSD,
+        SSD,
+        Relabel,
+        FineTune,
+        Retrain,
+        NegGradPlus,
+        SCRUB,
+        SingleGradient,
+        PathGradient,
+        NewtonStep,
+        EWCAscent,
+    )
 }
 
 

@@ -9,10 +9,10 @@ from ._base import ForgetHost, ForgetOutcome, ForgetRequest, Unlearner
 from ._guard import GuardRows, guard_update
 
 
-def stages_of(unlearner: Unlearner) -> list[Unlearner]:
-    """The strategies a forget runs in turn: ``unlearner.stages()`` if it has them, else itself."""
+def stages_of(unlearner: Unlearner, request: ForgetRequest) -> list[Unlearner]:
+    """The strategies a forget runs in turn: ``unlearner.stages(request)`` if it has them, else itself."""
     stages = getattr(unlearner, "stages", None)
-    return list(stages()) if callable(stages) else [unlearner]
+    return list(stages(request)) if callable(stages) else [unlearner]
 
 
 def method_name(unlearner: Any) -> str:
@@ -21,16 +21,18 @@ def method_name(unlearner: Any) -> str:
 
 def run_forget(
     host: ForgetHost, unlearner: Unlearner, request: ForgetRequest, guard_rows: GuardRows | None, guard: bool
-) -> tuple[ForgetOutcome, dict[str, Any]]:
+) -> tuple[ForgetOutcome, dict[str, Any], GuardRows | None]:
     """Run every stage of ``unlearner``; guard the ones that change weights without retraining.
 
-    Returns the last stage's outcome and the log entry's details: the details (and guard
-    report) of the stage that is ``unlearner`` itself, or else of the first stage, at the
-    top level, and one dict per stage under ``"stages"`` when there are several, with
-    ``"guard_scales"`` (one per stage, None where a stage is not guarded) beside them: the
-    top-level details describe what that stage proposed, the scales what was kept.
+    Returns the last stage's outcome, the log entry's details and the guard rows as the
+    guard left them (re-anchored after a stage with a control). The details are those
+    (and the guard report) of the stage that is ``unlearner`` itself, or else of the
+    first stage, at the top level, and one dict per stage under ``"stages"`` when there
+    are several, with ``"guard_scales"`` (one per stage, None where a stage is not
+    guarded) beside them: the top-level details describe what that stage proposed, the
+    scales what was kept.
     """
-    stages = stages_of(unlearner)
+    stages = stages_of(unlearner, request)
     blind = guard and (guard_rows is None or len(guard_rows) == 0)
     if blind and any(getattr(stage, "guarded", True) for stage in stages):
         warn(
@@ -53,13 +55,15 @@ def run_forget(
             raise TypeError(f"{type(stage).__name__}.forget must return a ForgetOutcome; it returned {outcome!r}.")
         report = {"method": method_name(stage), **outcome.details}
         if guarded:
-            report.update(guard_update(host.module_, before, guard_rows, scores, (request.X_forget, request.y_forget)))
+            forget_rows = (request.X_forget, request.y_forget)
+            checked, guard_rows = guard_update(host.module_, before, guard_rows, scores, forget_rows, outcome.control)
+            report.update(checked)
         reports.append(report)
     details = {k: v for k, v in reports[main].items() if k != "method"}
     if len(reports) > 1:
         details["stages"] = reports
         details["guard_scales"] = [report.get("guard_scale") for report in reports]
-    return outcome, details
+    return outcome, details, guard_rows
 
 
 _NOT_APPLIED = {"guard_scale": 0.0, "guard_rows": 0, "guard_note": "no reference rows: update not applied"}

@@ -34,7 +34,7 @@ from ._trace import Trace
 ComputeImportances = Callable[[Tensor, Tensor], Importances]
 
 # Training data: kept for the checks of the running process, never written to a file.
-MEMORY_ONLY = ("trained_rows", "guard_rows")
+MEMORY_ONLY = ("trained_rows", "guard_rows", "repair_rows")
 
 
 @dataclass
@@ -59,6 +59,9 @@ class ForgetState:
         file, and then ``forget`` cannot check its rows.
     guard_rows : GuardRows or None
         The guard's reference sample of kept rows. In memory only.
+    repair_rows : GuardRows or None
+        Another sample of kept rows, disjoint from ``guard_rows``, that stages which train
+        while forgetting (``Relabel``) train on. In memory only.
 
     Notes
     -----
@@ -73,6 +76,7 @@ class ForgetState:
     n_train: int = 0
     trained_rows: TrainedRows | None = None
     guard_rows: GuardRows | None = None
+    repair_rows: GuardRows | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         # On the CPU, so that a pickle loads on a machine without the GPU it was made on.
@@ -100,6 +104,24 @@ class ForgetState:
             return None if tensors is None else {k: v.to(device) for k, v in tensors.items()}
 
         return self.replace(importances=moved(self.importances), importance_point=moved(self.importance_point))
+
+    def reference_rows(self, change) -> dict[str, GuardRows | None]:
+        """``guard_rows`` and ``repair_rows`` passed through ``change`` (None stays None).
+
+        Parameters
+        ----------
+        change : callable
+            ``GuardRows -> GuardRows``.
+
+        Returns
+        -------
+        dict
+            ``{"guard_rows": ..., "repair_rows": ...}``, for ``replace``.
+        """
+        return {name: None if rows is None else change(rows) for name, rows in self._references().items()}
+
+    def _references(self) -> dict[str, GuardRows | None]:
+        return {"guard_rows": self.guard_rows, "repair_rows": self.repair_rows}
 
     def replace(self, **changes: Any) -> ForgetState:
         """A new state with these fields changed (the others shared).

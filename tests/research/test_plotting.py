@@ -17,7 +17,7 @@ def test_forget_report_plot_has_both_panels(fitted, data):
     assert [t.get_text() for t in accuracy.get_xticklabels()] == ["retain", "forget", "test", "MIA"]
     assert len(accuracy.patches) == 8
     shares = [bar.get_width() for bar in dampened.patches]
-    assert len(shares) == len(fitted.forget_log_[-1]["dampened_per_parameter"])
+    assert len(shares) == len(fitted.forget_log_[-1]["selected_per_parameter"])
     assert all(0 <= s <= 100 for s in shares) and max(shares) > 0
 
 

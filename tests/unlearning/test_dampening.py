@@ -67,7 +67,7 @@ def test_assd_matches_the_formulas(data, minibatch_net):
     expected = hand_dampen(module, imp_r, imp_f, alpha, 1.0)
 
     # The authors' ASSD: the rule alone, unguarded, mini-batch importances from the retain rows.
-    minibatch_net.set_params(forget_method__preceded_by=None)
+    minibatch_net.set_params(forget_method__mode="rule")
     minibatch_net.forget(X_f, y_f, X_retain=X_r, y_retain=y_r, guard=False)
 
     log = minibatch_net.forget_log_[-1]
@@ -98,7 +98,7 @@ def test_ssd_matches_the_formulas(data, minibatch_net):
 def test_per_sample_cache_with_subtraction_equals_retain_importances(data, fitted):
     X, y = data
     X_f, y_f, X_r, y_r = split_rows(X, y, 30)
-    rule_only = copy.deepcopy(fitted).set_params(forget_method__preceded_by=None)
+    rule_only = copy.deepcopy(fitted).set_params(forget_method__mode="rule")
     from_cache = copy.deepcopy(rule_only).forget(X_f, y_f, guard=False)
     from_rows = copy.deepcopy(rule_only).forget(X_f, y_f, X_retain=X_r, y_retain=y_r, guard=False)
     direct = fitted.compute_importances(*tensors(X_r, y_r))

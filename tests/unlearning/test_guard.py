@@ -7,7 +7,7 @@ import pytest
 import torch
 from sklearn.datasets import make_classification
 
-from sklearn_unlearn import BaseUnlearner, ForgetOutcome, UnlearnableClassifier
+from sklearn_unlearn import ASSD, BaseUnlearner, ForgetOutcome, UnlearnableClassifier
 from sklearn_unlearn.unlearning import _guard as guard
 from sklearn_unlearn.unlearning import row_fingerprints
 
@@ -142,6 +142,7 @@ def test_the_guard_switch_is_validated(model, value):
 
 def test_a_two_stage_forget_logs_the_scale_kept_for_each_stage(model):
     clf, X, y = model
+    clf = copy.deepcopy(clf).set_params(forget_method=ASSD(mode="path_gradient"))
     entry = copy.deepcopy(clf).forget(X[:20], y[:20]).forget_log_[-1]
     assert [stage["method"] for stage in entry["stages"]] == ["path_gradient", "assd"]
     assert entry["guard_scales"] == [stage["guard_scale"] for stage in entry["stages"]]

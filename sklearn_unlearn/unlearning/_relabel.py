@@ -1,0 +1,196 @@
+"""Relabel: the corrective forget that pulls wrong rows toward what the model itself believes instead.
+
+For rows whose labels are wrong, "forgetting" means the model stops predicting those labels
+and predicts what it would have without them. The model's own belief with the wrong label's
+mass removed is a target it can reach in a few steps, and a sample of the kept rows, trained
+on at the same time, holds the rest of the model in place.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from numbers import Integral, Real
+
+import torch
+import torch.nn.functional as F
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ..utils import device_of, eval_mode, trainable_parameters
+from ._base import BaseUnlearner, ForgetHost, ForgetOutcome, ForgetRequest
+from ._rules import assd_percentile, percentile
+
+_VISITS = 10  # times each forget row is seen, about
+_MIN_STEPS = 15
+_BUDGET = 0.05  # of the rows training processed
+
+
+def belief_without_label(proba: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The model's class probabilities with each row's label removed and the rest renormalised.
+
+    A row the model gives all its mass to (the others underflow to zero) gets the other classes
+    uniformly.
+
+    Parameters
+    ----------
+    proba : Tensor of shape (n_samples, n_classes)
+        Class probabilities.
+    y : Tensor of shape (n_samples,)
+        Each row's class index.
+
+    Returns
+    -------
+    Tensor of shape (n_samples, n_classes)
+        Probabilities that give the row's label nothing.
+    """
+    target = proba.detach().clone().float()
+    rows = torch.arange(len(y))
+    target[rows, y] = 0.0
+    mass = target.sum(dim=1, keepdim=True)
+    uniform = torch.ones_like(target)
+    uniform[rows, y] = 0.0
+    uniform /= uniform.sum(dim=1, keepdim=True)
+    return torch.where(mass > 1e-12, target / mass.clamp_min(1e-12), uniform)
+
+
+class Relabel(BaseUnlearner):
+    """Pull the forget rows toward the model's own belief without their labels, repairing on kept rows.
+
+    For ``steps`` Adam steps the module minimises, on a batch of each,
+
+    ``CE(q_x, p(x)) over forget rows  +  CE(y, p(x)) over repair rows``
+
+    where ``q_x`` is the model's class distribution on ``x`` before the forget with the given
+    label's mass removed and the rest renormalised (``belief_without_label``), and the repair
+    rows are a sample of kept rows the classifier keeps in memory, disjoint from the rows the
+    guard judges on. BatchNorm statistics stay as trained (the module runs in eval mode;
+    gradients still reach every weight). The module must return logits.
+
+    This is the corrective case (``reason="correction"``): the labels are wrong, so the model
+    should stop predicting them. For a deletion request (``reason="deletion"``) the given
+    labels are right and the target would push the model away from the truth; there the
+    stage trains on the repair rows only.
+
+    Without repair rows (a model loaded from a file, before ``set_guard_rows``) the stage
+    changes nothing and says so in ``forget_log_``.
+
+    Only the weights the forget rows weigh on most, relative to the rows kept, move: the
+    top share of ``I_Df / I_Dr`` (ASSD's relative importance), ``share_factor`` times the
+    share ASSD's own rule dampens (``ln(1 + 100 |D_f| / |D|)`` percent), at most all of
+    them. Moving every weight also wipes out what the model memorised of the kept rows;
+    moving these rewrites the forget rows and leaves the rest.
+
+    Parameters
+    ----------
+    steps : int or "auto", default="auto"
+        Adam steps. ``"auto"``: enough for each forget row to be seen about ten times,
+        at least 15, and at most what keeps the stage's rows within 5 % of the rows
+        training processed (the training trace counts them), unless that is below 15.
+    lr : float, default=1e-3
+        Adam's step size (its default): each weight moves at most about ``lr`` per step,
+        whatever the scale of the gradients.
+    batch_size : int, default=256
+        Rows of each kind per step (all of them when fewer).
+    share_factor : float or None, default=10.0
+        How many times ASSD's share of the weights may move; None moves every weight.
+
+    See Also
+    --------
+    ASSD : The default forget, which runs this stage first for label errors.
+    PathGradient : Undo the rows' share of training along the training path.
+
+    References
+    ----------
+    .. [1] Goel, Prabhu, Torr, Dokania, Kumaraguru. "Corrective Machine Unlearning".
+       TMLR 2024 (the corrective setting).
+    .. [2] Kurmanji, Triantafillou, Hayes, Triantafillou. "Towards Unbounded Machine
+       Unlearning". NeurIPS 2023 (SCRUB: forget and retain terms optimised together).
+    """
+
+    name = "relabel"
+    _parameter_constraints: dict = {
+        "steps": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "share_factor": [Interval(Real, 0, None, closed="neither"), None],
+    }
+
+    def __init__(
+        self, steps: int | str = "auto", lr: float = 1e-3, batch_size: int = 256, share_factor: float | None = 10.0
+    ) -> None:
+        self.steps = steps
+        self.lr = lr
+        self.batch_size = batch_size
+        self.share_factor = share_factor
+
+    def forget(self, host: ForgetHost, request: ForgetRequest) -> ForgetOutcome:
+        repair = host.repair_rows()
+        if repair is None or len(repair[1]) == 0:
+            return ForgetOutcome(None, {"steps": 0, "note": "no repair rows (set_guard_rows gives some): skipped"})
+        module = host.module_
+        correcting = request.reason == "correction"
+        target = belief_without_label(host.probabilities(request.X_forget), request.y_forget) if correcting else None
+        masks, share = self._movable(host, request)
+        steps = self._steps(host, request)
+        # The control: the same steps on the same batches without the forget rows' targets.
+        control = copy.deepcopy(module) if correcting else None
+        if control is not None:
+            self._train(host, control, repair, None, None, masks, steps)
+        self._train(host, module, repair, request.X_forget, target, masks, steps)
+        details = {"steps": steps, "lr": self.lr, "repair_rows": len(repair[1]), "weights_share": share}
+        if masks is not None:
+            details["selected_per_parameter"] = {k: int(m.sum()) for k, m in masks.items()}
+        details["target"] = "belief without the label" if correcting else "none (deletion: repair rows only)"
+        return ForgetOutcome(None, details, control)
+
+    def _train(self, host: ForgetHost, module, repair, X_f, target, masks, steps: int) -> None:
+        """``steps`` Adam steps on the repair rows, plus the forget rows' targets when given."""
+        device = device_of(module)
+        X_r, y_r = repair[0].to(device), repair[1].to(device)
+        params = trainable_parameters(module)
+        optimizer = torch.optim.Adam(list(params.values()), lr=self.lr)
+        # Its own generator: the same forget gives the same model (and the control the same
+        # batches), and the global stream is untouched.
+        generator = torch.Generator().manual_seed(0)
+        with eval_mode(module):  # BatchNorm as trained: one forward pass can take both kinds of rows
+            for _ in range(steps):
+                kept = _batch(len(X_r), self.batch_size, generator)
+                forget = _batch(len(X_f) if X_f is not None else 1, self.batch_size, generator)
+                if target is None:
+                    loss = host.eval_loss(module(X_r[kept]), y_r[kept])
+                else:
+                    output = module(torch.cat([X_r[kept], X_f[forget].to(device)]))
+                    log_p = F.log_softmax(output[len(kept) :], dim=1)
+                    soft = (target[forget].to(device) * log_p).sum(dim=1).mean()
+                    loss = host.eval_loss(output[: len(kept)], y_r[kept]) - soft
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                for name, p in params.items():
+                    if masks is not None and p.grad is not None:
+                        p.grad.mul_(masks[name])
+                optimizer.step()
+        for p in params.values():
+            p.grad = None
+
+    def _steps(self, host: ForgetHost, request: ForgetRequest) -> int:
+        if self.steps != "auto":
+            return int(self.steps)
+        visits = math.ceil(_VISITS * request.n_forget / self.batch_size)
+        budget = int(_BUDGET * host.trace.n_rows_seen / (2 * self.batch_size))
+        return int(min(max(visits, _MIN_STEPS), max(budget, _MIN_STEPS)))
+
+    def _movable(self, host: ForgetHost, request: ForgetRequest) -> tuple[dict[str, torch.Tensor] | None, float]:
+        """Per parameter, 1 where the weight may move (its ``I_Df / I_Dr`` is in the top share), else 0."""
+        if self.share_factor is None:
+            return None, 1.0
+        share = min(1.0, self.share_factor * (100.0 - assd_percentile(request.n_forget, request.n_train)) / 100.0)
+        if share >= 1.0:
+            return None, 1.0
+        split = host.importance_split(request)
+        ratios = {k: split.forget[k] / split.retain[k].clamp_min(torch.finfo(torch.float32).tiny) for k in split.retain}
+        cut = percentile(torch.cat([r.flatten() for r in ratios.values()]), 100.0 * (1.0 - share))
+        return {k: (r >= cut).to(r.dtype) for k, r in ratios.items()}, share
+
+
+def _batch(n_rows: int, size: int, generator: torch.Generator) -> torch.Tensor:
+    return torch.randperm(n_rows, generator=generator)[:size]
