@@ -23,6 +23,16 @@ from ._rules import assd_percentile, percentile
 _VISITS = 10  # times each forget row is seen, about
 _MIN_STEPS = 15
 _BUDGET = 0.05  # of the rows training processed
+_DONE = 0.1  # share of forget rows still predicting their given label at which the stage may stop
+_CHUNK = 5
+_EXTRA = 4
+
+
+@torch.no_grad()
+def _done(module, rows: tuple[torch.Tensor, torch.Tensor]) -> bool:
+    X, y = rows
+    predicted = module(X.to(device_of(module))).argmax(dim=1).cpu()
+    return float((predicted == y).float().mean()) <= _DONE
 
 
 def belief_without_label(proba: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -85,7 +95,9 @@ class Relabel(BaseUnlearner):
     steps : int or "auto", default="auto"
         Adam steps. ``"auto"``: enough for each forget row to be seen about ten times,
         at least 15, and at most what keeps the stage's rows within 5 % of the rows
-        training processed (the training trace counts them), unless that is below 15.
+        training processed (the training trace counts them), unless that is below 15;
+        then, while more than one forget row in ten still gets its given label, five more
+        at a time, up to four times as many (a strongly memorised row takes longer).
     lr : float, default=1e-3
         Adam's step size (its default): each weight moves at most about ``lr`` per step,
         whatever the scale of the gradients.
@@ -132,19 +144,27 @@ class Relabel(BaseUnlearner):
         target = belief_without_label(host.probabilities(request.X_forget), request.y_forget) if correcting else None
         masks, share = self._movable(host, request)
         steps = self._steps(host, request)
+        before = copy.deepcopy(module.state_dict())
+        until = (request.X_forget, request.y_forget) if correcting and self.steps == "auto" else None
+        steps = self._train(host, module, repair, request.X_forget, target, masks, steps, until)
         # The control: the same steps on the same batches without the forget rows' targets.
         control = copy.deepcopy(module) if correcting else None
         if control is not None:
+            control.load_state_dict(before)
             self._train(host, control, repair, None, None, masks, steps)
-        self._train(host, module, repair, request.X_forget, target, masks, steps)
         details = {"steps": steps, "lr": self.lr, "repair_rows": len(repair[1]), "weights_share": share}
         if masks is not None:
             details["selected_per_parameter"] = {k: int(m.sum()) for k, m in masks.items()}
         details["target"] = "belief without the label" if correcting else "none (deletion: repair rows only)"
         return ForgetOutcome(None, details, control)
 
-    def _train(self, host: ForgetHost, module, repair, X_f, target, masks, steps: int) -> None:
-        """``steps`` Adam steps on the repair rows, plus the forget rows' targets when given."""
+    def _train(self, host: ForgetHost, module, repair, X_f, target, masks, steps: int, until=None) -> int:
+        """Adam steps on the repair rows, plus the forget rows' targets when given; the steps taken.
+
+        With ``until`` (the forget rows and their labels) the steps go on past ``steps``, five
+        at a time up to four times as many, while more than ``_DONE`` of those rows still get
+        their label.
+        """
         device = device_of(module)
         X_r, y_r = repair[0].to(device), repair[1].to(device)
         params = trainable_parameters(module)
@@ -152,25 +172,35 @@ class Relabel(BaseUnlearner):
         # Its own generator: the same forget gives the same model (and the control the same
         # batches), and the global stream is untouched.
         generator = torch.Generator().manual_seed(0)
+
+        def step() -> None:
+            kept = _batch(len(X_r), self.batch_size, generator)
+            forget = _batch(len(X_f) if X_f is not None else 1, self.batch_size, generator)
+            if target is None:
+                loss = host.eval_loss(module(X_r[kept]), y_r[kept])
+            else:
+                output = module(torch.cat([X_r[kept], X_f[forget].to(device)]))
+                log_p = F.log_softmax(output[len(kept) :], dim=1)
+                soft = (target[forget].to(device) * log_p).sum(dim=1).mean()
+                loss = host.eval_loss(output[: len(kept)], y_r[kept]) - soft
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            for name, p in params.items():
+                if masks is not None and p.grad is not None:
+                    p.grad.mul_(masks[name])
+            optimizer.step()
+
         with eval_mode(module):  # BatchNorm as trained: one forward pass can take both kinds of rows
             for _ in range(steps):
-                kept = _batch(len(X_r), self.batch_size, generator)
-                forget = _batch(len(X_f) if X_f is not None else 1, self.batch_size, generator)
-                if target is None:
-                    loss = host.eval_loss(module(X_r[kept]), y_r[kept])
-                else:
-                    output = module(torch.cat([X_r[kept], X_f[forget].to(device)]))
-                    log_p = F.log_softmax(output[len(kept) :], dim=1)
-                    soft = (target[forget].to(device) * log_p).sum(dim=1).mean()
-                    loss = host.eval_loss(output[: len(kept)], y_r[kept]) - soft
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                for name, p in params.items():
-                    if masks is not None and p.grad is not None:
-                        p.grad.mul_(masks[name])
-                optimizer.step()
+                step()
+            taken = steps
+            while until is not None and taken < _EXTRA * steps and not _done(module, until):
+                for _ in range(_CHUNK):
+                    step()
+                taken += _CHUNK
         for p in params.values():
             p.grad = None
+        return taken
 
     def _steps(self, host: ForgetHost, request: ForgetRequest) -> int:
         if self.steps != "auto":

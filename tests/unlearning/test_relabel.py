@@ -1,0 +1,129 @@
+"""The corrective default: relabel the wrong rows toward the model's own belief, judged against a control."""
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import make_classification
+
+from sklearn_unlearn import ASSD, NegGradPlus, UnlearnableClassifier
+from sklearn_unlearn.datasets import inject_label_noise
+from sklearn_unlearn.unlearning import GuardRows, belief_without_label
+from sklearn_unlearn.unlearning import _guard as guard
+
+from ..conftest import assert_same_weights, weights
+
+
+@pytest.fixture(scope="module")
+def memorised():
+    """A wide MLP trained long on 10 % flipped labels: it predicts most of the wrong labels."""
+    X, y = make_classification(800, n_features=10, n_informative=6, n_classes=3, random_state=0)
+    X_test, y_test, X, y = X[500:], y[500:], X[:500], y[:500]
+    y_noisy, _, wrong = inject_label_noise(y, 0.1, random_state=0, return_selected=True)
+    clf = UnlearnableClassifier(
+        module__hidden_layer_sizes=(256, 256), max_epochs=60, lr=0.01, optimizer__momentum=0.9, batch_size=32,
+        random_state=0,
+    )  # fmt: skip
+    with torch.random.fork_rng():
+        clf.fit(X, y_noisy)
+    return clf, X, y_noisy, wrong, X_test, y_test
+
+
+def test_the_default_forgets_memorised_wrong_labels_without_costing_accuracy(memorised):
+    clf, X, y, wrong, X_test, y_test = memorised
+    assert clf.score(X[wrong], y[wrong]) > 0.8  # memorised
+    forgot = copy.deepcopy(clf).forget(X[wrong], y[wrong])
+    entry = forgot.forget_log_[-1]
+    assert entry["method"] == "assd" and entry["steps"] >= 15 and entry["guard_scale"] > 0
+    assert forgot.score(X[wrong], y[wrong]) < 0.4
+    assert forgot.score(X_test, y_test) >= clf.score(X_test, y_test) - 0.01
+
+
+def test_a_correction_is_judged_against_its_control(memorised):
+    clf, X, y, wrong, *_ = memorised
+    entry = copy.deepcopy(clf).forget(X[wrong], y[wrong]).forget_log_[-1]
+    assert entry["guard_confidence_bound"] == -np.inf  # soft targets: confidence is not bounded
+    assert entry["guard_erosion_allowed"] >= 0
+    assert entry["guard_forget_agreement_after"] < entry["guard_forget_agreement_before"]
+
+
+def test_a_deletion_runs_the_path_gradient_step_then_the_rule(memorised):
+    clf, X, y, wrong, *_ = memorised
+    keep = np.flatnonzero(~wrong)[:30]
+    entry = copy.deepcopy(clf).forget(X[keep], y[keep], reason="deletion").forget_log_[-1]
+    assert [stage["method"] for stage in entry["stages"]] == ["path_gradient", "assd"]
+
+
+def test_a_bad_reason_is_refused_and_changes_nothing(memorised):
+    clf, X, y, wrong, *_ = memorised
+    model = copy.deepcopy(clf)
+    before = weights(model)
+    with pytest.raises(ValueError, match="reason must be one of"):
+        model.forget(X[wrong], y[wrong], reason="because")
+    assert_same_weights(before, model)
+    assert model.forget_log_ == []
+
+
+def test_without_repair_rows_the_relabel_stage_says_so_and_changes_nothing(memorised):
+    clf, X, y, wrong, *_ = memorised
+    model = copy.deepcopy(clf)
+    model.forget_state_ = model.forget_state_.replace(repair_rows=None)
+    before = weights(model)
+    model.forget(X[wrong], y[wrong], guard=False)
+    assert "no repair rows" in model.forget_log_[-1]["note"]
+    assert_same_weights(before, model)
+
+
+def test_the_same_correction_gives_the_same_model(memorised):
+    clf, X, y, wrong, *_ = memorised
+    a = copy.deepcopy(clf).forget(X[wrong], y[wrong])
+    b = copy.deepcopy(clf).forget(X[wrong], y[wrong])
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+
+
+def test_only_the_selected_weights_move(memorised):
+    clf, X, y, wrong, *_ = memorised
+    model = copy.deepcopy(clf).set_params(forget_method=ASSD(mode="relabel"))
+    before = {k: v.clone() for k, v in model.module_.named_parameters()}
+    model.forget(X[wrong], y[wrong], guard=False)
+    entry = model.forget_log_[-1]
+    for name, p in model.module_.named_parameters():
+        moved = int((p.detach() != before[name]).sum())
+        assert moved <= entry["selected_per_parameter"][name]
+    assert 0 < entry["weights_share"] < 1
+
+
+def test_belief_without_label_gives_the_label_nothing():
+    proba = torch.tensor([[0.7, 0.2, 0.1], [1.0, 0.0, 0.0], [0.1, 0.3, 0.6]])
+    target = belief_without_label(proba, torch.tensor([0, 0, 2]))
+    torch.testing.assert_close(target.sum(dim=1), torch.ones(3))
+    assert target[0, 0] == 0 and target[1, 0] == 0 and target[2, 2] == 0
+    torch.testing.assert_close(target[0], torch.tensor([0.0, 2 / 3, 1 / 3]))
+    torch.testing.assert_close(target[1], torch.tensor([0.0, 0.5, 0.5]))  # all mass on the label: the others, evenly
+
+
+def test_the_controls_losses_lower_the_reference_for_later_forgets():
+    torch.manual_seed(0)
+    module = torch.nn.Linear(4, 2)
+    X, y = torch.randn(200, 4), torch.randint(0, 2, (200,))
+    rows = GuardRows._of(module, X.numpy(), y.numpy(), np.arange(200))
+    control = copy.deepcopy(module)
+    with torch.no_grad():
+        control.weight.mul_(-1)  # a control that gets many rows wrong
+    before = {k: p.detach().clone() for k, p in module.named_parameters()}
+    scores = rows.scores(module)
+    report, anchored = guard.guard_update(module, before, rows, scores, (X[:5], y[:5]), control)
+    assert float(anchored.anchor_correct.float().mean()) <= float(rows.anchor_correct.float().mean())
+    assert report["guard_erosion_allowed"] >= 0
+
+
+def test_peers_need_the_kept_rows(memorised):
+    clf, X, y, wrong, *_ = memorised
+    model = copy.deepcopy(clf).set_params(forget_method=NegGradPlus())
+    with pytest.raises(ValueError, match="needs the retain rows"):
+        model.forget(X[wrong], y[wrong])
+    for method in ("neggrad_plus", "scrub"):
+        peer = copy.deepcopy(clf).set_params(forget_method=method)
+        peer.forget(X[wrong], y[wrong], X_retain=X[~wrong], y_retain=y[~wrong])
+        assert np.isfinite(peer.predict_proba(X)).all() and peer.importances_ is not None
