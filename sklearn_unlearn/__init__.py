@@ -1,6 +1,7 @@
 """Remove what a trained neural network learned from bad training rows, inside scikit-learn.
 
-Estimators: ``UnlearnableClassifier`` (a skorch classifier with an approximate ``forget``),
+Estimators: ``UnlearnableClassifier`` and ``UnlearnableRegressor`` (skorch nets with an
+approximate ``forget``),
 ``ShardedClassifier`` (an ensemble over shards whose ``forget`` is exact). Pipelines:
 ``CleanlabDetector``, ``UnlearnPipeline``, ``make_pipeline``, ``forget``. Subpackages:
 ``unlearning`` (the forget strategies, guard and state), ``metrics``, ``research``
@@ -13,6 +14,7 @@ from ._detection import CleanlabDetector
 from ._modules import MLP, SmallCNN
 from ._pipeline import UnlearnPipeline, forget, make_pipeline
 from ._progress import EpochProgress
+from ._regressor import UnlearnableRegressor
 from ._sharded import ShardedClassifier
 from .research import SDLoss, identify_causes, repair
 from .unlearning import (
@@ -59,6 +61,7 @@ __all__ = [
     "SmallCNN",
     "UnlearnPipeline",
     "UnlearnableClassifier",
+    "UnlearnableRegressor",
     "datasets",
     "forget",
     "identify_causes",

@@ -14,7 +14,7 @@ from torch import nn
 from ._modules import MLP
 from .nets import SklearnNetClassifier
 from .research import filtering, fold_class_filter, train_class_filters
-from .unlearning import ForgetRequest, Unlearner, UnlearnMixin
+from .unlearning import ForgetRequest, LabelFit, Unlearner, UnlearnMixin
 from .utils import all_or_nothing, check_features
 
 
@@ -170,6 +170,44 @@ class UnlearnableClassifier(UnlearnMixin, SklearnNetClassifier):
         counts = np.bincount(y_enc, minlength=len(self.classes_))
         kept = self.__dict__.get("class_counts_")
         self.class_counts_ = counts if fresh or kept is None else kept + counts
+
+    def fit_of_rows(self, X: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per row, the probability of its label and whether the label is predicted.
+
+        Parameters
+        ----------
+        X : Tensor
+            Float32 rows.
+        y : Tensor
+            Class indices.
+
+        Returns
+        -------
+        closeness, hit : Tensor
+            Float and bool, one per row, on the CPU.
+        """
+        proba = self.probabilities(X)
+        return proba.gather(1, y.view(-1, 1)).view(-1), proba.argmax(dim=1) == y
+
+    def row_losses(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Per-row cross-entropy of logits against class indices.
+
+        Parameters
+        ----------
+        output : Tensor
+            Logits.
+        target : Tensor
+            Class indices.
+
+        Returns
+        -------
+        Tensor of shape (n_samples,)
+            One loss per row.
+        """
+        return torch.nn.functional.cross_entropy(output, target, reduction="none")
+
+    def _row_fit(self) -> LabelFit:
+        return LabelFit()
 
     def _forgot(self, request: ForgetRequest) -> None:
         forgotten = np.bincount(request.y_forget.numpy(), minlength=len(self.classes_))

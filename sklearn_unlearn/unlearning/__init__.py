@@ -22,6 +22,7 @@ from ._base import BaseUnlearner, ForgetHost, ForgetOutcome, ForgetRequest, Impo
 from ._dampening import ASSD, SSD
 from ._distributed import distributed_importances
 from ._estimator import IMPORTANCE_FORMS, UnlearnMixin
+from ._fit import LabelFit, TargetFit
 from ._gradient import EWCAscent, NewtonStep, PathGradient, SingleGradient, summed_loss_gradient
 from ._guard import GuardRows
 from ._importance import Importances, minibatch_importances, per_sample_importances
@@ -50,6 +51,7 @@ __all__ = [
     "ForgetState",
     "GuardRows",
     "ImportanceSplit",
+    "LabelFit",
     "Importances",
     "NegGradPlus",
     "NewtonStep",
@@ -57,6 +59,7 @@ __all__ = [
     "Relabel",
     "Retrain",
     "SingleGradient",
+    "TargetFit",
     "Trace",
     "TrainedRows",
     "UnlearnMixin",

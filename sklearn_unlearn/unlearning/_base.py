@@ -35,6 +35,8 @@ class ForgetRequest:
         Their encoded targets.
     n_train : int
         Rows the model was trained on before this forget, the forget rows included.
+    regression : bool, default=False
+        Whether the targets are numbers (a regressor) rather than class indices.
     reason : {"correction", "deletion"}, default="correction"
         Why the rows go. ``"correction"``: their labels are wrong, and the model should stop
         predicting them. ``"deletion"``: they are correct rows someone asked to remove, and
@@ -48,6 +50,7 @@ class ForgetRequest:
     y_retain: Tensor | None
     n_train: int
     reason: str = "correction"
+    regression: bool = False
 
     @property
     def n_forget(self) -> int:
@@ -198,8 +201,46 @@ class ForgetHost(Protocol):
         """
         ...
 
+    def fit_of_rows(self, X: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+        """How well the model fits each row: its closeness in [0, 1] and whether it is a hit.
+
+        For a label, the probability of it and whether it is predicted; for a numeric
+        target, ``exp(−r²/2σ²)`` and whether it is within ``2σ`` (``σ``: the kept rows'
+        typical residual).
+
+        Parameters
+        ----------
+        X : Tensor
+            Float32 rows.
+        y : Tensor
+            Their encoded targets.
+
+        Returns
+        -------
+        closeness, hit : Tensor
+            Float and bool, one per row, on the CPU.
+        """
+        ...
+
+    def row_losses(self, output: Tensor, target: Tensor) -> Tensor:
+        """The loss of each row (cross-entropy for labels, squared error for numbers).
+
+        Parameters
+        ----------
+        output : Tensor
+            The module's output for some rows.
+        target : Tensor
+            Their encoded targets.
+
+        Returns
+        -------
+        Tensor of shape (n_samples,)
+            One loss per row.
+        """
+        ...
+
     def probabilities(self, X: Tensor) -> Tensor:
-        """Class probabilities of the rows (eval mode), as a CPU tensor.
+        """Class probabilities of the rows (eval mode), as a CPU tensor (classifiers only).
 
         Parameters
         ----------

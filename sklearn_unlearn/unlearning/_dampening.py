@@ -47,7 +47,8 @@ class ASSD(BaseUnlearner):
     * ``"rule"`` — the rule alone (with ``guard=False``, ``importance="minibatch"`` and
       retain rows: exactly the authors' method).
     * ``"auto"`` (default) — ``"relabel"`` for ``reason="correction"``, ``"path_gradient"``
-      for ``reason="deletion"``.
+      for ``reason="deletion"`` and for every forget of a regressor (a wrong number has no
+      other label to relabel to).
 
     Every stage runs behind the classifier's guard. Why the dampening is not part of the
     corrective default: on the models measured, the guard refused it (the selection
@@ -94,8 +95,8 @@ class ASSD(BaseUnlearner):
             ``[Relabel()]``, ``[PathGradient(), rule]`` or ``[rule]``.
         """
         mode = self.mode
-        if mode == "auto":
-            mode = "relabel" if request.reason == "correction" else "path_gradient"
+        if mode == "auto":  # a number has no "other label" to relabel to
+            mode = "relabel" if request.reason == "correction" and not request.regression else "path_gradient"
         if mode == "relabel":
             return [Relabel()]
         # The path-gradient step goes first: the guard's room is shared by the stages, and

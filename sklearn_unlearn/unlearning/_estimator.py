@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from sklearn.base import is_regressor
 from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import HasMethods, StrOptions
 from sklearn.utils.validation import check_is_fitted
@@ -42,9 +43,11 @@ _PROGRESS_MIN_ROWS = 10_000  # below this an importance pass takes well under a 
 class UnlearnMixin:
     """Forgetting for a scikit-learn-style skorch net: ``forget``, ``forget_state_``, the guard.
 
-    The net it is mixed into provides ``encode_rows``, ``train_epochs``, ``eval_loss``,
-    ``probabilities`` and the ``_after_training`` hook; this class sets the parameters
-    ``forget_method``, ``importance`` and ``guard`` (declared in ``_unlearn_constraints``).
+    The net it is mixed into provides ``encode_rows``, ``train_epochs``, ``eval_loss`` and
+    the ``_after_training`` hook; the estimator says what fitting a row means for its
+    targets (``fit_of_rows``, ``row_losses``, ``_row_fit`` and, for numbers,
+    ``_target_scale``). This class sets the parameters ``forget_method``, ``importance``
+    and ``guard`` (declared in ``_unlearn_constraints``).
     """
 
     _unlearn_constraints: dict = {
@@ -201,6 +204,9 @@ class UnlearnMixin:
         first = fresh or (state.n_train == 0 and state.trained_rows is not None)
         if fresh:
             state = ForgetState(state.trace, trained_rows=TrainedRows())
+        if state.target_scale is None:
+            state = state.replace(target_scale=self._target_scale(X32, y_enc))
+        self.forget_state_ = state  # what the reference rows' fit is measured against
         if first:
             references = self._sample_reference_rows(X32, y_enc)
         else:  # partial_fit moved the weights: new reference values
@@ -222,7 +228,7 @@ class UnlearnMixin:
         if forward_arguments(self.module_):
             return {"guard_rows": None, "repair_rows": None}
         seed = self.random_state if isinstance(self.random_state, (int, np.integer)) else None
-        judge, repair = GuardRows.sample_pair(self.module_, X32, y_enc, np.random.default_rng(seed))
+        judge, repair = GuardRows.sample_pair(self.module_, X32, y_enc, np.random.default_rng(seed), self._row_fit())
         return {"guard_rows": judge, "repair_rows": repair}
 
     def compute_importances(self, X: Tensor, y: Tensor, **forward_kwargs) -> Importances:
@@ -340,7 +346,7 @@ class UnlearnMixin:
         use_guard = self.guard if guard is None else bool(guard)
         state = self.forget_state_
         request, retain_record = build_request(self, state.n_train, state.trained_rows, X, y, X_retain, y_retain)
-        request = dataclasses.replace(request, reason=reason)
+        request = dataclasses.replace(request, reason=reason, regression=is_regressor(self))
         start = time.perf_counter()
         with all_or_nothing(self, self._records), torch.random.fork_rng(devices=[]):
             record, references = _kept_after(state, request, retain_record)
@@ -360,6 +366,7 @@ class UnlearnMixin:
                 request.n_retain,
                 record,
                 **references,
+                target_scale=state.target_scale,
             )
             self._forgot(request)
             entry = {"method": method_name(unlearner), "n_forget": request.n_forget, "n_retain": request.n_retain}
@@ -368,6 +375,10 @@ class UnlearnMixin:
 
     def _forgot(self, request: ForgetRequest) -> None:
         """Hook: the request's rows are gone (a classifier updates its class counts)."""
+
+    def _target_scale(self, X32: np.ndarray, y_enc: np.ndarray) -> Tensor | None:
+        """Hook: a regressor's ``σ`` per output after training (None for a classifier)."""
+        return None
 
     def _check_trained(self) -> None:
         check_is_fitted(self)

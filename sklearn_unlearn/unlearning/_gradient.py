@@ -34,8 +34,9 @@ def summed_loss_gradient(
 ) -> Importances:
     """``Σ_x ∇ℓ(x; w)`` over the rows, at the current weights or at ``weights``.
 
-    With ``row_weights`` it is ``Σ_x c_x ∇ℓ(x; w)`` with ``ℓ`` the per-row cross-entropy
-    (a custom criterion has no per-row form to rely on).
+    With ``row_weights`` it is ``Σ_x c_x ∇ℓ(x; w)`` with ``ℓ`` the per-row loss of
+    ``host.row_losses`` (cross-entropy, squared error: a custom criterion has no per-row form
+    to rely on).
 
     At the current weights the module runs in eval mode (as importances do). At other
     weights (``w_0``) the BatchNorm running statistics belong to the current weights, so
@@ -74,7 +75,7 @@ def summed_loss_gradient(
             if row_weights is None:
                 loss = host.eval_loss(output, yb) * len(xb)
             else:
-                per_row = torch.nn.functional.cross_entropy(output, yb, reduction="none")
+                per_row = host.row_losses(output, yb)
                 loss = (per_row * row_weights[rows].to(device)).sum()
             for name, g in zip(point, torch.autograd.grad(loss, list(point.values())), strict=True):
                 totals[name] += g
@@ -106,10 +107,11 @@ class PathGradient(BaseUnlearner):
     1. **Along the path.** SGD stepped for a forgotten row at weights all along the
        trajectory, not only at ``w_0``; the gradient is averaged over ``n_points`` evenly
        spaced points of the straight line ``w_0 → w_t`` (ends included).
-    2. **What is still learned.** Each row's gradient is weighted by the probability
-       ``c_x = p(y_x | x; w_t)`` the model now gives its label. A row the model does
-       not predict had its pull cancelled by the other rows; there is little of it
-       left to remove. A memorised row (``c_x ≈ 1``) is removed in full.
+    2. **What is still learned.** Each row's gradient is weighted by how closely the model
+       now fits it: ``c_x = p(y_x | x; w_t)`` for a label, ``exp(−r²/2σ²)`` for a number
+       (``host.fit_of_rows``). A row the model does not fit had its pull cancelled by the
+       other rows; there is little of it left to remove. A memorised row (``c_x ≈ 1``) is
+       removed in full.
     3. **Back toward the start, never past it.** Each weight moves only toward its
        initial value and at most back to it: ``w_i ∈ [w_t,i, w_0,i]``. No subset of the
        rows should need a weight moved farther than all the rows moved it.
@@ -120,7 +122,7 @@ class PathGradient(BaseUnlearner):
     (1 for plain SGD; momentum, Adam, RMSprop and Adagrad from their state: see
     ``step_scale``); for another optimizer it is 1, with a warning.
     BatchNorm runs in training mode at every point, as in ``SingleGradient``;
-    ``ℓ`` is the per-row cross-entropy. Nothing needs tuning: ``n_points`` only sets the
+    ``ℓ`` is the per-row loss (cross-entropy, or squared error for a regressor). Nothing needs tuning: ``n_points`` only sets the
     quadrature. This is our extension, not a published method; it needs the trace ``fit``
     records.
 
@@ -175,9 +177,9 @@ class PathGradient(BaseUnlearner):
         elif not trace.plain_sgd:
             _warn_about_optimizer(trace, self.name, "plain SGD (no momentum, no weight decay)")
         confidence = None
-        if self.weight_by_confidence:
-            proba = host.probabilities(request.X_forget)
-            confidence = proba.gather(1, request.y_forget.view(-1, 1)).view(-1)
+        # Under squared error an unfitted row pulls hardest: a regressor's rows count in full.
+        if self.weight_by_confidence and not request.regression:
+            confidence = host.fit_of_rows(request.X_forget, request.y_forget)[0]
         params = trainable_parameters(host.module_)
         end = clone_parameters(host.module_)
         start = {k: trace.initial_weights[k].to(v.device) for k, v in end.items()}

@@ -31,22 +31,23 @@ keeps with ``set_guard_rows`` or the guard cannot run, and then refuses the upda
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..utils import device_of, eval_mode, row_batches, trainable_parameters
+from ..utils import trainable_parameters
+from ._fit import LabelFit
 from ._records import row_fingerprints
 
 SCALES = (1.0, 0.7, 0.5, 0.35, 0.25, 0.18, 0.125, 0.0625)
 TOLERANCE = 0.01  # how far the guard rows' mean confidence and accuracy may fall below the model as trained
 SPECIFICITY = 10.0  # how many times more the forget rows' mean confidence must fall than the guard rows'
+RowFit = Callable[[nn.Module, Tensor, Tensor], tuple[Tensor, Tensor]]
 MAX_ROWS = 1024
 MAX_BYTES = 2**26
-_BATCH = 4096
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,9 @@ class GuardRows:
         Whether the model as trained predicted each row's label (bool).
     fingerprints : ndarray
         Each row's hash (``row_fingerprints``), to find forgotten rows fast.
+    fit : callable, default=LabelFit()
+        How a model fits a row (``LabelFit`` for labels, ``TargetFit`` for numeric targets):
+        ``fit(module, X, y) -> (closeness, hit)``.
     """
 
     X: Tensor
@@ -73,10 +77,11 @@ class GuardRows:
     anchor: Tensor
     anchor_correct: Tensor
     fingerprints: np.ndarray
+    fit: RowFit = field(default_factory=LabelFit)
 
     @classmethod
     def sample_pair(
-        cls, module: nn.Module, X: np.ndarray, y: np.ndarray, rng: np.random.Generator
+        cls, module: nn.Module, X: np.ndarray, y: np.ndarray, rng: np.random.Generator, fit: RowFit | None = None
     ) -> tuple[GuardRows, GuardRows]:
         """Two disjoint samples of training rows: one for the guard to judge on, one to repair with.
 
@@ -93,6 +98,8 @@ class GuardRows:
             Their encoded labels.
         rng : numpy.random.Generator
             Draws the samples.
+        fit : callable, optional
+            How a model fits a row (default: ``LabelFit()``).
 
         Returns
         -------
@@ -104,12 +111,14 @@ class GuardRows:
         n = min(len(X), 2 * MAX_ROWS, max(2 * MAX_BYTES // row_bytes, 2))
         rows = rng.choice(len(X), size=n, replace=False)
         half = (n + 1) // 2
-        return cls._of(module, X, y, np.sort(rows[:half])), cls._of(module, X, y, np.sort(rows[half:]))
+        fit = fit or LabelFit()
+        return cls._of(module, X, y, np.sort(rows[:half]), fit), cls._of(module, X, y, np.sort(rows[half:]), fit)
 
     @classmethod
-    def _of(cls, module: nn.Module, X: np.ndarray, y: np.ndarray, rows: np.ndarray) -> GuardRows:
+    def _of(cls, module: nn.Module, X: np.ndarray, y: np.ndarray, rows: np.ndarray, fit=None) -> GuardRows:
+        fit = fit or LabelFit()
         X_s, y_s = torch.as_tensor(X[rows]).clone(), torch.as_tensor(y[rows]).clone()
-        return cls(X_s, y_s, *label_confidence(module, X_s, y_s), row_fingerprints(X_s.numpy(), y_s.numpy()))
+        return cls(X_s, y_s, *fit(module, X_s, y_s), row_fingerprints(X_s.numpy(), y_s.numpy()), fit)
 
     @classmethod
     def sample(cls, module: nn.Module, X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> GuardRows:
@@ -193,7 +202,7 @@ class GuardRows:
         """
         kept = keep.numpy()
         return GuardRows(
-            self.X[keep], self.y[keep], self.anchor[keep], self.anchor_correct[keep], self.fingerprints[kept]
+            self.X[keep], self.y[keep], self.anchor[keep], self.anchor_correct[keep], self.fingerprints[kept], self.fit
         )
 
     def reanchored(self, module: nn.Module) -> GuardRows:
@@ -209,7 +218,7 @@ class GuardRows:
         GuardRows
             Anchored at ``module``.
         """
-        return GuardRows(self.X, self.y, *label_confidence(module, self.X, self.y), self.fingerprints)
+        return GuardRows(self.X, self.y, *self.fit(module, self.X, self.y), self.fingerprints, self.fit)
 
     def scores(self, module: nn.Module) -> tuple[float, float]:
         """Mean confidence and accuracy of the module on these rows.
@@ -226,19 +235,8 @@ class GuardRows:
         accuracy : float
             Share of rows whose label is predicted.
         """
-        confidence, correct = label_confidence(module, self.X, self.y)
+        confidence, correct = self.fit(module, self.X, self.y)
         return float(confidence.mean()), float(correct.float().mean())
-
-
-def label_confidence(module: nn.Module, X: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
-    """Per row, the probability the module (eval mode, softmax) gives the label, and whether it predicts it."""
-    confidence, correct = [torch.zeros(0)], [torch.zeros(0, dtype=torch.bool)]
-    with torch.no_grad(), eval_mode(module):
-        for xb, yb in row_batches(X, y, _BATCH, device_of(module)):
-            proba = F.softmax(module(xb).float(), dim=1)
-            confidence.append(proba.gather(1, yb.view(-1, 1)).view(-1).cpu())
-            correct.append((proba.argmax(1) == yb).cpu())
-    return torch.cat(confidence), torch.cat(correct)
 
 
 def guard_update(
@@ -283,11 +281,10 @@ def guard_update(
     after = {k: p.detach().clone() for k, p in params.items()}
     erosion = 0.0
     if control is not None:
-        confidence, correct = label_confidence(control, rows.X, rows.y)
+        confidence, correct = rows.fit(control, rows.X, rows.y)
         erosion = max(0.0, scores_before[1] - float(correct.float().mean()))
-        rows = GuardRows(
-            rows.X, rows.y, torch.minimum(rows.anchor, confidence), rows.anchor_correct & correct, rows.fingerprints
-        )
+        anchor, anchor_correct = torch.minimum(rows.anchor, confidence), rows.anchor_correct & correct
+        rows = GuardRows(rows.X, rows.y, anchor, anchor_correct, rows.fingerprints, rows.fit)
     anchor = (float(rows.anchor.mean()), float(rows.anchor_correct.float().mean()))
     bounds = tuple(min(a - TOLERANCE, b - erosion) for a, b in zip(anchor, scores_before, strict=True))
     if control is not None:
@@ -296,7 +293,7 @@ def guard_update(
     # Specificity in the measure the bounds hold: accuracy after a control (whose stage's
     # soft targets lower every confidence a little), confidence otherwise.
     measure = 1 if control is not None else 0
-    forget_before = _forget_scores(module, forget_rows)
+    forget_before = _forget_scores(rows.fit, module, forget_rows)
 
     def check(scale: float):
         """The guard-row scores and forget-row confidence at ``scale`` if the move is acceptable there, else None."""
@@ -304,7 +301,7 @@ def guard_update(
         trial = rows.scores(module)
         if not all(np.isfinite(t) and t >= b for t, b in zip(trial, bounds, strict=True)):
             return None
-        forget_trial = _forget_scores(module, forget_rows)
+        forget_trial = _forget_scores(rows.fit, module, forget_rows)
         guard_drop = scores_before[measure] - erosion * measure - trial[measure]
         specific = guard_drop <= 0 or forget_before[measure] - forget_trial[measure] >= SPECIFICITY * guard_drop
         return (trial, forget_trial) if specific else None
@@ -342,8 +339,8 @@ def guard_update(
     }, rows
 
 
-def _forget_scores(module: nn.Module, forget_rows: tuple[Tensor, Tensor]) -> tuple[float, float]:
-    confidence, correct = label_confidence(module, *forget_rows)
+def _forget_scores(fit: RowFit, module: nn.Module, forget_rows: tuple[Tensor, Tensor]) -> tuple[float, float]:
+    confidence, correct = fit(module, *forget_rows)
     return float(confidence.mean()), float(correct.float().mean())
 
 

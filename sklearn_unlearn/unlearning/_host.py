@@ -92,7 +92,15 @@ class ForgetContext:
         return self._estimator.eval_loss(output, target)
 
     def probabilities(self, X: Tensor) -> Tensor:
+        if self._request.regression:
+            raise TypeError("A regressor has no class probabilities: this method works for classifiers only.")
         return self._estimator.probabilities(X)
+
+    def fit_of_rows(self, X: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+        return self._estimator.fit_of_rows(X, y)
+
+    def row_losses(self, output: Tensor, target: Tensor) -> Tensor:
+        return self._estimator.row_losses(output, target)
 
     def repair_rows(self) -> tuple[Tensor, Tensor] | None:
         return None if self._repair is None else (self._repair.X, self._repair.y)

@@ -138,6 +138,8 @@ class SCRUB(BaseUnlearner):
         self.lr_factor = lr_factor
 
     def forget(self, host: ForgetHost, request: ForgetRequest) -> ForgetOutcome:
+        if request.regression:
+            raise ValueError("forget_method='scrub' distils class probabilities; it works for classifiers only.")
         X_r, y_r = request.require_retain(self.name)
         student = host.module_
         teacher = copy.deepcopy(student).eval()

@@ -14,17 +14,19 @@ _MIX_1, _MIX_2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 
 
 def row_fingerprints(X: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """A 64-bit hash per (row, label), to recognise rows the model was trained on.
+    """A 64-bit hash per (row, target), to recognise rows the model was trained on.
 
-    The row's float32 bit patterns and its label are combined with a fixed odd multiplier
+    The row's float32 bit patterns and its target are combined with a fixed odd multiplier
     per position and mixed (splitmix64's finaliser): vectorised, no Python loop per row.
+    A class index enters as a number; a numeric target (regression) by its float32 bits,
+    like the row's own values.
 
     Parameters
     ----------
     X : ndarray
         Rows (any shape after the first axis), read as float32.
     y : ndarray
-        Their encoded labels.
+        Their encoded labels, or their numeric targets (one or more per row).
 
     Returns
     -------
@@ -32,7 +34,12 @@ def row_fingerprints(X: np.ndarray, y: np.ndarray) -> np.ndarray:
         One hash per row.
     """
     rows = np.ascontiguousarray(X, dtype=np.float32).reshape(len(X), -1).view(np.uint32)
-    labels = np.asarray(y, dtype=np.int64).astype(np.uint64)
+    y = np.asarray(y)
+    if np.issubdtype(y.dtype, np.floating):
+        targets = np.ascontiguousarray(y, dtype=np.float32).reshape(len(X), -1).view(np.uint32)
+        rows, labels = np.concatenate([rows, targets], axis=1), np.zeros(len(X), dtype=np.uint64)
+    else:
+        labels = y.astype(np.int64).astype(np.uint64)
     weights = _position_weights(rows.shape[1] + 1)
     out = np.empty(len(rows), dtype=np.uint64)
     step = max(1, 2**22 // max(rows.shape[1], 1))  # bounded memory for wide rows (images)
@@ -89,6 +96,23 @@ class TrainedRows:
 
     @classmethod
     def of(cls, X: np.ndarray, y: np.ndarray) -> TrainedRows:
+        """The record of rows and their targets (class indices are kept for ``without_class``).
+
+        Parameters
+        ----------
+        X : ndarray
+            Rows.
+        y : ndarray
+            Their encoded labels, or numeric targets.
+
+        Returns
+        -------
+        TrainedRows
+            A new record.
+        """
+        y = np.asarray(y)
+        if np.issubdtype(y.dtype, np.floating):  # numbers are in the hash; no class to keep
+            return cls(row_fingerprints(X, y), np.zeros(len(y), dtype=np.int64))
         return cls(row_fingerprints(X, y), y)
 
     def __len__(self) -> int:

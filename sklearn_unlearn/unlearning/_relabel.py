@@ -136,6 +136,11 @@ class Relabel(BaseUnlearner):
         self.share_factor = share_factor
 
     def forget(self, host: ForgetHost, request: ForgetRequest) -> ForgetOutcome:
+        if request.regression:
+            raise ValueError(
+                "forget_method='relabel' rewrites class labels; a regressor's targets are numbers. Use the default "
+                "('assd': a path-gradient step, then the ASSD rule) or 'path_gradient'."
+            )
         repair = host.repair_rows()
         if repair is None or len(repair[1]) == 0:
             return ForgetOutcome(None, {"steps": 0, "note": "no repair rows (set_guard_rows gives some): skipped"})

@@ -62,6 +62,10 @@ class ForgetState:
     repair_rows : GuardRows or None
         Another sample of kept rows, disjoint from ``guard_rows``, that stages which train
         while forgetting (``Relabel``) train on. In memory only.
+    target_scale : Tensor or None
+        A regressor's ``σ`` per output: the training rows' robust residual scale (1.4826 ×
+        the median absolute residual) when the model was trained (what "fitting a row" is measured against); None for a
+        classifier.
 
     Notes
     -----
@@ -77,6 +81,7 @@ class ForgetState:
     trained_rows: TrainedRows | None = None
     guard_rows: GuardRows | None = None
     repair_rows: GuardRows | None = None
+    target_scale: Tensor | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         # On the CPU, so that a pickle loads on a machine without the GPU it was made on.

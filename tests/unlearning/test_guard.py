@@ -10,6 +10,7 @@ from sklearn.datasets import make_classification
 from sklearn_unlearn import ASSD, BaseUnlearner, ForgetOutcome, UnlearnableClassifier
 from sklearn_unlearn.unlearning import _guard as guard
 from sklearn_unlearn.unlearning import row_fingerprints
+from sklearn_unlearn.unlearning._fit import label_confidence
 
 from ..conftest import assert_same_weights, weights
 
@@ -57,7 +58,7 @@ def test_the_kept_scale_is_the_largest_the_rule_accepts(model):
     conf0, acc0 = rows.scores(clf.module_)
     base = {k: v.clone() for k, v in clf.module_.named_parameters()}
     forget0 = float(
-        guard.label_confidence(clf.module_, torch.as_tensor(X[:10], dtype=torch.float32), torch.as_tensor(y[:10]))[
+        label_confidence(clf.module_, torch.as_tensor(X[:10], dtype=torch.float32), torch.as_tensor(y[:10]))[
             0
         ].mean()
     )
@@ -69,7 +70,7 @@ def test_the_kept_scale_is_the_largest_the_rule_accepts(model):
                 p.copy_(base[name] * (1 - scale * 0.5))
         conf, acc = rows.scores(probe.module_)
         forget = float(
-            guard.label_confidence(
+            label_confidence(
                 probe.module_, torch.as_tensor(X[:10], dtype=torch.float32), torch.as_tensor(y[:10])
             )[0].mean()
         )
@@ -127,7 +128,7 @@ def test_guard_rows_never_hold_forgotten_rows_and_stay_in_memory_only(model):
     clf.forget(*victim)
     remaining = clf.forget_state_.guard_rows
     assert len(remaining) == len(rows) - 3
-    assert not np.isin(guard.row_fingerprints(*victim), remaining.fingerprints).any()
+    assert not np.isin(row_fingerprints(*victim), remaining.fingerprints).any()
     assert pickle.loads(pickle.dumps(clf)).forget_state_.guard_rows is None
 
 
