@@ -7,6 +7,8 @@
     python -m benchmarks.beyond --data synthetic --rates 0.01 0.1 --seeds 3   # 180k synthetic training rows
     python -m benchmarks.beyond --data digits | cancer | adam    # a CNN; two memorising MLPs of ours
     python -m benchmarks.beyond --data wide_digits | wide_5class # two more of ours, never used to choose the rule
+    python -m benchmarks.beyond --data real_days --rates 0.01 0.05 0.1   # regression: typos in day counts
+    python -m benchmarks.beyond --data friedman --rates 0.01 0.05 0.1    # regression: make_friedman1
     python -m benchmarks.beyond --repeated                       # repeated forgets
     python -m benchmarks.beyond --summarise                      # goal tables from every results/beyond/*.csv
     python -m benchmarks.beyond --quick                          # a CI-sized run (writes nothing)
@@ -24,7 +26,8 @@ Methods: retrain (from the same initial weights, on the rest), fine-tune (1 epoc
 (mini-batch importances from the retain rows, the rule alone, unguarded), the package default
 (``forget_method="assd"``; ``reason="deletion"`` for the deletion task; no retain rows), the same
 unguarded, and the previous default (a path-gradient step, then the ASSD rule, guarded). The
-goals are in ``benchmarks/beyond_goals.py``.
+goals are in ``benchmarks/beyond_goals.py``; the regression grids' (``--data real_days`` or
+``friedman``: typos in numeric targets) in ``benchmarks/beyond_regression.py``.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from sklearn_unlearn import ASSD, FineTune
 from sklearn_unlearn.datasets import inject_label_noise
 from sklearn_unlearn.metrics import membership_inference
 
+from . import beyond_regression
 from .beyond_goals import goal_table, repeated_table, scorecard, winners
 from .common import RESULTS, add_data_dir, command_line, machine_line, markdown, timed, write_report
 from .tasks import RATES, TASKS, Task, load_task
@@ -195,12 +199,44 @@ def _repeated_cell(name: str, data: Task, size: str, task: str, seed: int, quick
     ]
 
 
+def regression_grid(data: Task, args, argv: list[str] | None) -> int:
+    """The regression cells (task ``typos``): see ``benchmarks.beyond_regression``."""
+    tag = "quick" if args.quick else args.data
+    records: list[dict] = []
+    sizes = [s for s in (args.sizes or data.sizes) if s in data.sizes] or data.sizes
+    for size in sizes:
+        for rate in args.rates:
+            for seed in range(args.seeds):
+                records += beyond_regression.run_cell(data, size, rate, seed)
+                if not args.quick:
+                    args.out.mkdir(parents=True, exist_ok=True)
+                    pd.DataFrame(records).assign(dataset=tag).to_csv(args.out / f"regression_{tag}.csv", index=False)
+            print(f"{tag} typos {size} {rate:.2%}: done", flush=True)
+    frame = pd.DataFrame(records).assign(dataset=tag)
+    lines = [
+        f"# The default forget on a regressor: {data.about}, typos in the targets",
+        "",
+        *header(argv),
+        f"Training rows {len(data.y_train):,}, test rows {len(data.y_test):,}. Goals: "
+        "benchmarks/beyond_regression.py (forget: 80 % of the way from the baseline's distance to the typos to the "
+        "retrain's, where the baseline memorised; test R² >= baseline - 0.005; time <= 10 % of retrain; the "
+        "pipelines: test R² >= baseline).",
+        "",
+        markdown(beyond_regression.goal_table(frame), ".4g"),
+    ]
+    report = "\n".join(lines)
+    print(report)
+    if not args.quick:
+        write_report(args.out, f"regression_{tag}", report)
+    return 0
+
+
 def header(argv: list[str] | None) -> list[str]:
     return [f"Command: `{command_line('beyond', argv)}`  ", f"Machine: {machine_line()}."]
 
 
 def summarise_all(out: Path, argv: list[str] | None) -> int:
-    paths = sorted(p for p in out.glob("*.csv") if p.name != "repeated.csv")
+    paths = sorted(p for p in out.glob("*.csv") if p.name != "repeated.csv" and not p.name.startswith("regression"))
     if not paths:
         print(f"no results CSV under {out}")
         return 1
@@ -267,6 +303,8 @@ def main(argv: list[str] | None = None) -> int:
         args.rates, args.seeds, args.sizes = [0.1], 1, args.sizes or ["2x50"]
     data = load_task(args.data, args.synthetic_rows, args.quick, args.data_dir)
     warm_up()
+    if data.regression:
+        return regression_grid(data, args, argv)
     sizes = [s for s in (args.sizes or data.sizes) if s in data.sizes] or data.sizes
     tag = f"{args.data}{len(data.y_train) // 1000}k" if args.data == "synthetic" else args.data
     tag = "quick" if args.quick else tag

@@ -56,13 +56,13 @@ def add_data_dir(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def load_real(data_dir: Path | None, features: str = "paper"):
+def load_real(data_dir: Path | None, features: str = "paper", target: str = "delay_class"):
     """The real DataCo task: the packaged sample, or the first DataCo file found in ``data_dir``."""
     if data_dir is None:
-        return load_dataco(features=features)
+        return load_dataco(features=features, target=target)
     for name in DATACO_FILES:
         if (data_dir / name).exists():
-            return load_dataco(data_dir / name, features=features)
+            return load_dataco(data_dir / name, features=features, target=target)
     raise FileNotFoundError(f"No DataCo CSV in {data_dir}: looked for {', '.join(DATACO_FILES)}.")
 
 

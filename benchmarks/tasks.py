@@ -13,13 +13,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from sklearn.datasets import load_breast_cancer, load_digits, make_classification
+from sklearn.datasets import load_breast_cancer, load_digits, make_classification, make_friedman1
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 from skorch.callbacks import LRScheduler
 from torch.optim.lr_scheduler import CosineAnnealingLR, ExponentialLR
 
-from sklearn_unlearn import SmallCNN, UnlearnableClassifier
+from sklearn_unlearn import SmallCNN, UnlearnableClassifier, UnlearnableRegressor
 from sklearn_unlearn.datasets import load_dataco, load_supply_chain
 
 from .common import load_real
@@ -93,6 +93,7 @@ class Task:
     make: MakeModel
     sizes: list[str]
     about: str
+    regression: bool = False
 
 
 def dataco(real: bool, synthetic_rows: int, quick: bool, data_dir=None) -> Task:
@@ -203,17 +204,67 @@ def wide_5class(quick: bool) -> Task:
     return Task(X_tr, y_tr, X_te, y_te, make, ["3x512"], f"make_classification {n:,} rows, 5 classes, 3x512, momentum")
 
 
+def real_days(quick: bool, data_dir=None) -> Task:
+    """The DataCo sample's delay in days (a regression), the paper's MLP shapes as regressors."""
+    task = (
+        load_dataco(features="paper", target="delay_days")
+        if data_dir is None
+        else load_real(data_dir, target="delay_days")
+    )
+    epochs = 5 if quick else 40
+
+    def make(size: str, seed: int) -> UnlearnableRegressor:
+        return UnlearnableRegressor(
+            module__hidden_layer_sizes=SIZES[size],
+            max_epochs=epochs,
+            lr=0.01,
+            optimizer__momentum=0.9,
+            batch_size=128,
+            callbacks=[("lr_decay", LRScheduler(policy=ExponentialLR, gamma=0.95))],
+            random_state=seed,
+        )
+
+    sizes = ["2x50"] if quick else ["3x100", "5x250"]
+    return Task(task.X_train, task.y_train, task.X_test, task.y_test, make, sizes, "DataCo, delay in days", True)
+
+
+def friedman(quick: bool) -> Task:
+    """Ours: make_friedman1 (6,000 rows, noise 1), a 3x256 MLP trained with Adam for 100 epochs."""
+    n = 1500 if quick else 6000
+    X, y = make_friedman1(n, noise=1.0, random_state=3)
+    X_tr, X_te, y_tr, y_te = train_test_split(
+        X.astype(np.float32), y.astype(np.float32), test_size=0.25, random_state=0
+    )
+    epochs = 5 if quick else 100
+
+    def make(size: str, seed: int) -> UnlearnableRegressor:
+        return UnlearnableRegressor(
+            module__hidden_layer_sizes=(256,) * 3,
+            optimizer=torch.optim.Adam,
+            lr=1e-3,
+            max_epochs=epochs,
+            batch_size=64,
+            random_state=seed,
+        )
+
+    return Task(X_tr, y_tr, X_te, y_te, make, ["3x256"], f"make_friedman1, {n:,} rows, 3x256, Adam", True)
+
+
 def load_task(name: str, synthetic_rows: int, quick: bool, data_dir=None) -> Task:
     if name in ("real", "synthetic"):
         return dataco(name == "real", synthetic_rows, quick, data_dir)
+    if name == "real_days":
+        return real_days(quick, data_dir)
     builders = {
         "digits": digits_cnn,
         "cancer": cancer_wide,
         "adam": adam_mlp,
         "wide_digits": wide_digits,
         "wide_5class": wide_5class,
+        "friedman": friedman,
     }
     return builders[name](quick)
 
 
-TASKS = ("real", "synthetic", "digits", "cancer", "adam", "wide_digits", "wide_5class")
+TASKS = ("real", "synthetic", "digits", "cancer", "adam", "wide_digits", "wide_5class", "real_days", "friedman")
+REGRESSION_TASKS = ("real_days", "friedman")

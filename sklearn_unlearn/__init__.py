@@ -3,7 +3,7 @@
 Estimators: ``UnlearnableClassifier`` and ``UnlearnableRegressor`` (skorch nets with an
 approximate ``forget``),
 ``ShardedClassifier`` (an ensemble over shards whose ``forget`` is exact). Pipelines:
-``CleanlabDetector``, ``UnlearnPipeline``, ``make_pipeline``, ``forget``. Subpackages:
+``CleanlabDetector``, ``ResidualDetector``, ``UnlearnPipeline``, ``make_pipeline``, ``forget``. Subpackages:
 ``unlearning`` (the forget strategies, guard and state), ``metrics``, ``research``
 (repair, class forgetting, SD loss, plots), ``datasets``, ``persistence``.
 """
@@ -15,6 +15,7 @@ from ._modules import MLP, SmallCNN
 from ._pipeline import UnlearnPipeline, forget, make_pipeline
 from ._progress import EpochProgress
 from ._regressor import UnlearnableRegressor
+from ._residuals import ResidualDetector
 from ._sharded import ShardedClassifier
 from .research import SDLoss, identify_causes, repair
 from .unlearning import (
@@ -54,6 +55,7 @@ __all__ = [
     "NewtonStep",
     "PathGradient",
     "Relabel",
+    "ResidualDetector",
     "Retrain",
     "SDLoss",
     "ShardedClassifier",

@@ -18,6 +18,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._detection import CleanlabDetector
+from ._residuals import ResidualDetector
 
 DETECTED_ACTIONS = ("forget", "drop", "keep")
 
@@ -187,10 +188,10 @@ class UnlearnPipeline(Pipeline):
 
     def _check_detection_steps(self) -> None:
         final_name, final = self.steps[-1]
-        if isinstance(final, CleanlabDetector):
+        if isinstance(final, (CleanlabDetector, ResidualDetector)):
             raise ValueError(
-                f"The detector {final_name!r} is the last step: a detector flags rows for the classifier "
-                "after it. Put a classifier (e.g. UnlearnableClassifier) last."
+                f"The detector {final_name!r} is the last step: a detector flags rows for the estimator "
+                "after it. Put a classifier or regressor (e.g. UnlearnableClassifier) last."
             )
         if self.detected == "forget" and final not in ("passthrough", None) and not hasattr(final, "forget"):
             raise TypeError(

@@ -231,7 +231,7 @@ class UnlearnableRegressor(UnlearnMixin, SklearnNetRegressor):
         Tensor of shape (n_samples,)
             One loss per row.
         """
-        return ((output - target) ** 2).reshape(len(output), -1).mean(dim=1)
+        return ((output.reshape(len(output), -1) - target.reshape(len(target), -1)) ** 2).mean(dim=1)
 
     def _row_fit(self) -> TargetFit:
         return TargetFit(self.forget_state_.target_scale)
@@ -240,10 +240,10 @@ class UnlearnableRegressor(UnlearnMixin, SklearnNetRegressor):
         residuals = []
         with torch.no_grad(), eval_mode(self.module_):
             for xb, yb in row_batches(torch.as_tensor(X32), torch.as_tensor(y32), 4096, torch.device(self.device)):
-                residuals.append((self.module_(xb).float() - yb).abs().cpu())
+                residuals.append((self.module_(xb).float().reshape(len(xb), -1) - yb.reshape(len(yb), -1)).abs().cpu())
         # Robust (1.4826 x the median absolute residual): the wrong targets this forget is for
         # must not inflate what "a typical kept row" means.
         scale = 1.4826 * torch.cat(residuals).median(dim=0).values.double()
         # A model that fits every row exactly still needs a scale: a millionth of the targets' spread.
-        floor = torch.as_tensor(np.std(y32, axis=0), dtype=torch.float64).clamp_min(1e-12) * 1e-6
+        floor = torch.as_tensor(np.std(y32.reshape(len(y32), -1), axis=0), dtype=torch.float64).clamp_min(1e-12) * 1e-6
         return torch.maximum(scale, floor).float()

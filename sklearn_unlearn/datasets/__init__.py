@@ -1,6 +1,15 @@
 """Data: the real DataCo file, a synthetic DataCo-like generator, and label noise."""
 
-from ._dataco import FEATURE_SETS, REQUIRED_COLUMNS, TARGET_NAMES, dataco_task, delivery_label, load_dataco
+from ._dataco import (
+    FEATURE_SETS,
+    REQUIRED_COLUMNS,
+    TARGET_NAMES,
+    TARGETS,
+    dataco_task,
+    delay_days,
+    delivery_label,
+    load_dataco,
+)
 from ._noise import inject_label_noise
 from ._synthetic import make_supply_chain
 
@@ -31,8 +40,10 @@ def load_supply_chain(n_samples: int = 10_000, random_state=None, features: str 
 __all__ = [
     "FEATURE_SETS",
     "REQUIRED_COLUMNS",
+    "TARGETS",
     "TARGET_NAMES",
     "dataco_task",
+    "delay_days",
     "delivery_label",
     "inject_label_noise",
     "load_dataco",

@@ -161,6 +161,7 @@ class SklearnNetMixin:
                 if not self.warm_start or not self.initialized_:
                     self.initialize()
                 self._check_module_runs(X32, fit_params)
+                y_enc = self._targets_for_module(y_enc)
                 self._run_training(X32, y_enc, self.max_epochs, interruptible=True, **fit_params)
             rows = self._trained_rows(len(X32))
             self._after_training(X32[rows], y_enc[rows], fresh=True, fit_params=fit_params)
@@ -199,6 +200,7 @@ class SklearnNetMixin:
                 if not self.initialized_:
                     self.initialize()
                     self._check_module_runs(X32, fit_params)
+                y_enc = self._targets_for_module(y_enc)
                 routing = {"_routing_method": "partial_fit"} if _SKORCH_ROUTES else {}
                 self._run_training(X32, y_enc, epochs, interruptible=True, **routing, **fit_params)
             rows = self._trained_rows(len(X32))
@@ -207,6 +209,10 @@ class SklearnNetMixin:
 
     def _after_training(self, X32: np.ndarray, y_enc: np.ndarray, *, fresh: bool, fit_params: dict) -> None:
         """Hook: ``fit`` (``fresh``) or ``partial_fit`` trained on these rows, with these fit params."""
+
+    def _targets_for_module(self, y_enc: np.ndarray) -> np.ndarray:
+        """Hook: the encoded targets in the shape the module's output has (as they are, by default)."""
+        return y_enc
 
     def get_split_datasets(self, X, y=None, **fit_params):
         """Skorch's train/validation split, remembering which rows are trained on.
@@ -246,12 +252,18 @@ class SklearnNetMixin:
         if isinstance(output, tuple):  # skorch: the first output is the prediction
             output = output[0]
         n_outputs, what = self._module_outputs()
+        if isinstance(output, torch.Tensor) and self._accepts_flat_output(tuple(output.shape), len(probe)):
+            return
         if not isinstance(output, torch.Tensor) or tuple(output.shape) != (len(probe), n_outputs):
             shape = tuple(output.shape) if isinstance(output, torch.Tensor) else type(output).__name__
             raise ValueError(
                 f"The module must return {what}, shape (n_samples, {n_outputs}); "
                 f"{type(self.module_).__name__} returned {shape} for 2 rows."
             )
+
+    def _accepts_flat_output(self, shape: tuple[int, ...], n_rows: int) -> bool:
+        """Hook: whether a module output of this shape is accepted besides ``(n_rows, n_outputs)``."""
+        return False
 
     def train_epochs(
         self, X: Tensor, y: Tensor, *, epochs: int, lr_factor: float = 1.0, reinitialize: bool = False

@@ -22,11 +22,26 @@ class SklearnNetRegressor(SklearnNetMixin, NeuralNetRegressor):
     parameters are ``skorch.NeuralNetRegressor``'s.
     """
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
     def _targets_for_fit(self, y, n_rows: int) -> np.ndarray:
-        y32 = check_targets(y, n_rows)
+        y32, ndim = check_targets(y, n_rows, with_ndim=True)
         self.n_outputs_ = y32.shape[1]
-        self.__dict__["_target_ndim"] = np.ndim(y)
+        self.__dict__["_target_ndim"] = ndim
         return y32
+
+    def _accepts_flat_output(self, shape: tuple[int, ...], n_rows: int) -> bool:
+        # skorch lets a single-output module return one value per row (BaggingRegressor needs it):
+        # the targets then train flat too, so the loss never broadcasts (n,) against (n, 1).
+        flat = shape == (n_rows,) and self.n_outputs_ == 1
+        self.__dict__["_flat_output"] = flat
+        return flat
+
+    def _targets_for_module(self, y32: np.ndarray) -> np.ndarray:
+        return y32.reshape(len(y32)) if self.__dict__.get("_flat_output") else y32
 
     def _targets_for_partial_fit(self, y, n_rows: int, classes) -> np.ndarray:
         if "n_outputs_" not in self.__dict__:
@@ -55,13 +70,14 @@ class SklearnNetRegressor(SklearnNetMixin, NeuralNetRegressor):
         -------
         X32 : ndarray of float32
             The rows.
-        y32 : ndarray of float32 of shape (n_samples, n_outputs)
-            The targets, always two-dimensional.
+        y32 : ndarray of float32
+            The targets, ``(n_samples, n_outputs)``, or ``(n_samples,)`` for a module that
+            returns one value per row.
         """
         X, y = rows_of_dataset(X, y)
         y_name = "y" + name[1:] if name.startswith("X") else f"targets of {name}"
         X32 = check_features(self, X, reset=False, name=name)
-        return X32, self._checked_targets(y, len(X32), name=y_name)
+        return X32, self._targets_for_module(self._checked_targets(y, len(X32), name=y_name))
 
     def _module_sizes(self, accepted: set[str]) -> dict[str, int]:
         sizes = super()._module_sizes(accepted)
@@ -71,6 +87,11 @@ class SklearnNetRegressor(SklearnNetMixin, NeuralNetRegressor):
 
     def _module_outputs(self) -> tuple[int, str]:
         return self.n_outputs_, "one value per output"
+
+    @property
+    def predict_proba(self):
+        """Not available: a regressor predicts values (``predict``), not probabilities."""
+        raise AttributeError(f"{type(self).__name__} has no predict_proba: use predict.")
 
     def predict(self, X) -> np.ndarray:
         """Predicted targets, in the shape ``y`` had at ``fit``.
@@ -82,13 +103,14 @@ class SklearnNetRegressor(SklearnNetMixin, NeuralNetRegressor):
 
         Returns
         -------
-        ndarray of shape (n_samples,) or (n_samples, n_outputs)
-            One prediction per row and output.
+        ndarray of float64 of shape (n_samples,) or (n_samples, n_outputs)
+            One prediction per row and output (computed in float32).
         """
         check_initialized(self)
+        # skorch's predict is its predict_proba, which a regressor does not offer by that name.
         if isinstance(X, torch.utils.data.Dataset):
-            return super().predict(X)
-        predicted = super().predict(check_features(self, X, reset=False))
+            return NeuralNetRegressor.predict_proba(self, X)
+        predicted = NeuralNetRegressor.predict_proba(self, check_features(self, X, reset=False)).astype(np.float64)
         return predicted.reshape(len(predicted)) if self.__dict__.get("_target_ndim") == 1 else predicted
 
     def predictions(self, X: Tensor) -> Tensor:
@@ -104,10 +126,10 @@ class SklearnNetRegressor(SklearnNetMixin, NeuralNetRegressor):
         Tensor of shape (n_samples, n_outputs)
             One value per output.
         """
-        return torch.as_tensor(NeuralNetRegressor.predict(self, X)).reshape(len(X), -1)
+        return torch.as_tensor(NeuralNetRegressor.predict_proba(self, X)).reshape(len(X), -1)
 
 
-def check_targets(y, n_rows: int, *, name: str = "y") -> np.ndarray:
+def check_targets(y, n_rows: int, *, name: str = "y", with_ndim: bool = False):
     """Numeric, finite targets of the right length, as float32 of shape (n_samples, n_outputs).
 
     Parameters
@@ -118,11 +140,13 @@ def check_targets(y, n_rows: int, *, name: str = "y") -> np.ndarray:
         Rows of ``X``.
     name : str, default="y"
         How errors name them.
+    with_ndim : bool, default=False
+        Also return how many dimensions ``y`` had (1 or 2).
 
     Returns
     -------
     ndarray of float32
-        Two-dimensional.
+        Two-dimensional (and ``y``'s dimensions with ``with_ndim``).
 
     Raises
     ------
@@ -142,4 +166,4 @@ def check_targets(y, n_rows: int, *, name: str = "y") -> np.ndarray:
         y32 = y64.astype(np.float32).reshape(len(y64), -1)
     if not np.isfinite(y32).all():
         raise ValueError(f"{name} has values beyond float32's range; rescale the targets.")
-    return y32
+    return (y32, y64.ndim) if with_ndim else y32

@@ -46,7 +46,7 @@ from ._encoding import (
 )
 
 FORMAT = "sklearn-unlearn/2"
-_FITTED_PLAIN = ("n_features_in_", "n_outputs_", "forget_log_", "class_filters_seconds_")
+_FITTED_PLAIN = ("n_features_in_", "n_outputs_", "_target_ndim", "forget_log_", "class_filters_seconds_")
 _FITTED_ARRAYS = ("_classes_", "class_counts_", "feature_names_in_")
 _TRACE_COUNTERS = ("n_steps", "n_epochs", "lr_sum", "n_rows_seen")
 
@@ -56,7 +56,7 @@ def save(estimator, path: str | PathLike) -> Path:
 
     Parameters
     ----------
-    estimator : UnlearnableClassifier
+    estimator : UnlearnableClassifier or UnlearnableRegressor
         Fitted. Its parameters must be plain values, classes, or objects whose
         ``__init__`` arguments are attributes of the same name (as in scikit-learn and
         skorch); anything else gets an error that names it.
@@ -108,6 +108,8 @@ def save(estimator, path: str | PathLike) -> Path:
         tensors.update(_prefixed("importances", forget_state.importances))
         tensors.update(_prefixed("importance_point", forget_state.importance_point))
         tensors.update(_prefixed("initial_weights", trace.initial_weights))
+        if forget_state.target_scale is not None:
+            tensors["target_scale"] = forget_state.target_scale.detach().cpu().contiguous().clone()
     if state.get("class_filters_") is not None:
         fitted["has_class_filters"] = True
         tensors.update(_prefixed("class_filters", state["class_filters_"]))
@@ -144,7 +146,7 @@ def load(path: str | PathLike, *, trusted: tuple[str, ...] | list[str] = (), dev
 
     Returns
     -------
-    UnlearnableClassifier
+    UnlearnableClassifier or UnlearnableRegressor
         The estimator as it was saved, without the training rows it kept in memory.
 
     Raises
@@ -220,6 +222,7 @@ def _restore(estimator, manifest: dict, members: dict[str, bytes]) -> None:
             n_train=saved["n_train"],
             trained_rows=None,  # never saved: see save's Notes
             guard_rows=None,
+            target_scale=tensors.get("target_scale"),
         )
 
 

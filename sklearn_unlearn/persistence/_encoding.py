@@ -124,11 +124,11 @@ def trusted_names() -> set[str]:
         Dotted names.
     """
     # Imported here: the package's top level is built before this module is first used.
-    from .. import MLP, EpochProgress, SmallCNN, UnlearnableClassifier
+    from .. import MLP, EpochProgress, SmallCNN, UnlearnableClassifier, UnlearnableRegressor
     from ..research import SDLoss
     from ..unlearning import UNLEARNERS
 
-    ours = [UnlearnableClassifier, MLP, SmallCNN, SDLoss, EpochProgress, *UNLEARNERS.values()]
+    ours = [UnlearnableClassifier, UnlearnableRegressor, MLP, SmallCNN, SDLoss, EpochProgress, *UNLEARNERS.values()]
     losses = [c for c in vars(torch.nn.modules.loss).values() if inspect.isclass(c) and issubclass(c, torch.nn.Module)]
     optimizers = [c for c in vars(torch.optim).values() if inspect.isclass(c) and issubclass(c, torch.optim.Optimizer)]
     schedulers = [

@@ -127,6 +127,6 @@ def scaled_squared_residuals(module: nn.Module, X: Tensor, y: Tensor, scale: Ten
     out = [torch.zeros(0)]
     with torch.no_grad(), eval_mode(module):
         for xb, yb in row_batches(X, y, _BATCH, device_of(module)):
-            residual = (module(xb).float() - yb.float()) / scale.to(xb.device)
+            residual = (module(xb).float().reshape(len(xb), -1) - yb.float().reshape(len(yb), -1)) / scale.to(xb.device)
             out.append((residual**2).mean(dim=1).cpu())
     return torch.cat(out)

@@ -71,9 +71,9 @@ class NegGradPlus(BaseUnlearner):
         with module_mode(module, True):
             for _ in range(self.epochs):
                 for rows in _batches(len(X_r), host.batch_size, generator):
-                    forget = torch.randint(
-                        len(request.X_forget), (min(len(rows), request.n_forget),), generator=generator
-                    )
+                    # With replacement, at least two rows: BatchNorm in training mode needs two.
+                    size = max(2, min(len(rows), request.n_forget))
+                    forget = torch.randint(len(request.X_forget), (size,), generator=generator)
                     kept = host.eval_loss(module(X_r[rows].to(device)), y_r[rows].to(device))
                     gone = host.eval_loss(
                         module(request.X_forget[forget].to(device)), request.y_forget[forget].to(device)

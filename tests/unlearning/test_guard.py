@@ -58,9 +58,7 @@ def test_the_kept_scale_is_the_largest_the_rule_accepts(model):
     conf0, acc0 = rows.scores(clf.module_)
     base = {k: v.clone() for k, v in clf.module_.named_parameters()}
     forget0 = float(
-        label_confidence(clf.module_, torch.as_tensor(X[:10], dtype=torch.float32), torch.as_tensor(y[:10]))[
-            0
-        ].mean()
+        label_confidence(clf.module_, torch.as_tensor(X[:10], dtype=torch.float32), torch.as_tensor(y[:10]))[0].mean()
     )
     accepted = []
     for scale in guard.SCALES:
@@ -70,9 +68,9 @@ def test_the_kept_scale_is_the_largest_the_rule_accepts(model):
                 p.copy_(base[name] * (1 - scale * 0.5))
         conf, acc = rows.scores(probe.module_)
         forget = float(
-            label_confidence(
-                probe.module_, torch.as_tensor(X[:10], dtype=torch.float32), torch.as_tensor(y[:10])
-            )[0].mean()
+            label_confidence(probe.module_, torch.as_tensor(X[:10], dtype=torch.float32), torch.as_tensor(y[:10]))[
+                0
+            ].mean()
         )
         ok = conf >= min(float(rows.anchor.mean()) - guard.TOLERANCE, conf0) and acc >= min(
             float(rows.anchor_correct.float().mean()) - guard.TOLERANCE, acc0
