@@ -176,3 +176,9 @@ def test_exact_deletion_quick(capsys):
     output = capsys.readouterr().out
     for column in ("one deletion: speed-up vs full retrain", "stream", "1 % batch: speed-up vs full retrain"):
         assert column in output
+
+
+def test_audit_quick(capsys):
+    assert load_benchmark("audit").main(["--quick"]) == 0
+    output = capsys.readouterr().out
+    assert "TPR @ 1 % FPR" in output and "sharded (exact)" in output and "calibrated" in output

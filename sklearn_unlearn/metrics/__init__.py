@@ -3,7 +3,8 @@
 * ``forget_report`` — accuracy on the retain, forget and test rows and the population
   membership-inference score, next to a reference (usually the retrained model).
 * ``membership_audit`` — a per-row membership audit (offline LiRA with shadow models),
-  reported as the true-positive rate at a low false-positive rate.
+  reported as the true-positive rate at a low false-positive rate; ``train_shadows`` trains
+  its shadows once, to audit several models against them.
 * ``membership_inference`` — the entropy-based population MIA of the SSD/Chundawat code.
 * ``verification_error`` — ``‖w_U − w_R‖₂`` between two models (Thudi et al.).
 * ``unlearning_error`` — the Unrolling-SGD proxy ``(η² t / 2) · ‖w_t − w_0‖₂ · σ``.
@@ -17,7 +18,7 @@ References
    Influencing Machine Unlearning". IEEE EuroS&P 2022.
 """
 
-from ._audit import MembershipAudit, logit_confidence, membership_audit
+from ._audit import MembershipAudit, logit_confidence, membership_audit, train_shadows
 from ._errors import SIGMA_FORMS, top_hessian_eigenvalue, unlearning_error, verification_error, weight_drift
 from ._report import forget_report, membership_inference
 
@@ -29,6 +30,7 @@ __all__ = [
     "forget_report",
     "membership_inference",
     "top_hessian_eigenvalue",
+    "train_shadows",
     "unlearning_error",
     "verification_error",
     "weight_drift",

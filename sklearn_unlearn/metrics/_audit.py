@@ -145,6 +145,7 @@ def membership_audit(
     X_reference=None,
     y_reference=None,
     n_shadow: int = 8,
+    shadows: list | None = None,
     random_state=None,
     n_jobs: int | None = None,
 ) -> MembershipAudit:
@@ -170,7 +171,9 @@ def membership_audit(
     X_nonmembers : array-like of shape (n_nonmembers, n_features)
         Rows from the same distribution that the model never trained on (at least 20).
     y_nonmembers : array-like of shape (n_nonmembers,)
-        Their labels.
+        Their labels, drawn as the members' were: to audit rows with wrong labels, give the
+        non-members wrong labels the same way, or a model that never saw the members will
+        still score them apart (it is surer of true labels than its shadows are).
     X_reference : array-like, optional
         Rows to train the shadows on, from the same distribution, none of them a member
         or a non-member (e.g. the rows the model keeps, or other held-out rows).
@@ -178,6 +181,10 @@ def membership_audit(
         Their labels.
     n_shadow : int, default=8
         Shadow models.
+    shadows : list of fitted classifiers, optional
+        Shadows trained already (by :func:`train_shadows`, on rows that include no audited
+        row), in place of ``X_reference``: audit several models of the same kind, say one
+        per forget method, against one set of shadows.
     random_state : int, RandomState or None, default=None
         Draws the halves and seeds the shadows (their ``random_state`` when they have one).
     n_jobs : int, optional
@@ -194,13 +201,14 @@ def membership_audit(
     ValueError
         For members and non-members of different feature counts, labels the model does
         not know, fewer than 20 non-members, reference rows that repeat an audited row,
-        or an ``n_shadow`` below 2.
+        an ``n_shadow`` below 2, or both ``shadows`` and reference rows.
     TypeError
         For an estimator without ``predict_proba``.
 
     See Also
     --------
     forget_report : Accuracies, the population attack and this audit, next to a reference model.
+    train_shadows : Shadows to reuse across audits.
 
     References
     ----------
@@ -222,11 +230,15 @@ def membership_audit(
     members, nonmembers = check_audited_rows(estimator, X_members, y_members, X_nonmembers, y_nonmembers)
     if (X_reference is None) != (y_reference is None):
         raise ValueError("Pass both X_reference and y_reference, or neither.")
+    if shadows is not None and X_reference is not None:
+        raise ValueError("Pass shadows or X_reference and y_reference, not both: the shadows are trained already.")
     target = [logit_confidence(estimator, X, y) for X, y in (members, nonmembers)]
+    if shadows is not None:
+        if len(shadows) < 2:
+            raise ValueError(f"Pass at least 2 shadows (a distribution needs two); got {len(shadows)}.")
+        return lira_scores(target, list(shadows), members, nonmembers)
     if X_reference is None:
         return MembershipAudit(target[0], target[1], "loss_threshold", 0)
-    if not isinstance(n_shadow, (int, np.integer)) or n_shadow < 2:
-        raise ValueError(f"n_shadow must be an int of at least 2 (a distribution needs two shadows); got {n_shadow!r}.")
     reference = check_reference_rows(X_reference, y_reference, members, nonmembers)
     shadows = train_shadows(estimator, *reference, n_shadow=n_shadow, random_state=random_state, n_jobs=n_jobs)
     return lira_scores(target, shadows, members, nonmembers)
@@ -257,29 +269,42 @@ def lira_scores(target: list[np.ndarray], shadows: list, members: tuple, nonmemb
     return MembershipAudit(scores[0], scores[1], "offline_lira", len(shadows))
 
 
-def train_shadows(estimator, X, y, *, n_shadow: int, random_state=None, n_jobs: int | None = None) -> list:
-    """Clones of ``estimator`` trained on random halves of ``(X, y)``.
+def train_shadows(estimator, X, y, *, n_shadow: int = 8, random_state=None, n_jobs: int | None = None) -> list:
+    """Shadow models for :func:`membership_audit`: clones of ``estimator``, each trained on a random half of ``(X, y)``.
+
+    Train them once on rows that include no row you will audit (the rows a model keeps
+    after ``forget``, or other held-out rows), then pass them as ``shadows=`` to audit
+    several models of the same kind.
 
     Parameters
     ----------
     estimator : classifier
-        Cloned with its parameters (unfitted).
-    X : array-like
+        Cloned with its parameters (``sklearn.base.clone``: unfitted).
+    X : array-like of shape (n_samples, n_features)
         Reference rows.
-    y : array-like
+    y : array-like of shape (n_samples,)
         Their labels.
-    n_shadow : int
-        How many.
-    random_state : int, RandomState or None
-        Draws the halves and the shadows' seeds.
+    n_shadow : int, default=8
+        How many shadows (at least 2).
+    random_state : int, RandomState or None, default=None
+        Draws the halves and the shadows' seeds (their ``random_state`` when they have one).
     n_jobs : int, optional
-        Parallel training through joblib.
+        Shadows trained in parallel through joblib.
 
     Returns
     -------
     list of fitted classifiers
         The shadows.
+
+    Raises
+    ------
+    ValueError
+        For an ``n_shadow`` below 2, or fewer than 4 reference rows.
     """
+    if not isinstance(n_shadow, (int, np.integer)) or n_shadow < 2:
+        raise ValueError(f"n_shadow must be an int of at least 2 (a distribution needs two shadows); got {n_shadow!r}.")
+    if len(X) < 4 or len(X) != len(y):
+        raise ValueError(f"Pass at least 4 reference rows with one label each; got {len(X)} rows and {len(y)} labels.")
     rng = check_random_state(random_state)
     halves = [np.sort(rng.choice(len(X), size=len(X) // 2, replace=False)) for _ in range(n_shadow)]
     seeds = rng.randint(2**31 - 1, size=n_shadow)

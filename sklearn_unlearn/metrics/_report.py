@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
 
-from ._audit import check_audited_rows, check_reference_rows, lira_scores, logit_confidence, train_shadows
+from ._audit import check_audited_rows, check_reference_rows, membership_audit, train_shadows
 
 
 def fitted_net(model: Any, name: str):
@@ -88,7 +88,9 @@ def forget_report(
         Rows to train shadow models on (neither forget nor test rows; the retain rows
         serve). With them the report adds the per-row membership audit of the forget rows
         against the test rows (``membership_audit``): ``audit_auc``,
-        ``audit_tpr_at_1pct_fpr`` and ``audit_tpr_at_0.1pct_fpr``.
+        ``audit_tpr_at_1pct_fpr`` and ``audit_tpr_at_0.1pct_fpr``. When the forget rows
+        carry wrong labels and the test rows true ones, the audit also sees that difference:
+        read it next to the reference's values, not next to 0.5.
     n_shadow : int, default=8
         Shadow models for the audit (trained once, shared by ``clf`` and ``reference``).
     random_state : int, RandomState or None, default=None
@@ -114,13 +116,11 @@ def forget_report(
         report[f"{prefix}test_accuracy"] = float(model.score(X_test, y_test))
         report[f"{prefix}mia"] = membership_inference(model, X_retain, X_forget, X_test)
     if X_reference is not None or y_reference is not None:
-        members, nonmembers = (X_forget, np.asarray(y_forget)), (X_test, np.asarray(y_test))
-        audit_rows = check_audited_rows(clf, *members, *nonmembers)
+        audit_rows = check_audited_rows(clf, X_forget, np.asarray(y_forget), X_test, np.asarray(y_test))
         reference_rows = check_reference_rows(X_reference, y_reference, *audit_rows)
         shadows = train_shadows(clf, *reference_rows, n_shadow=n_shadow, random_state=random_state)
         for prefix, model in models.items():
-            target = [logit_confidence(model, X, y) for X, y in audit_rows]
-            audit = lira_scores(target, shadows, *audit_rows)
+            audit = membership_audit(model, *audit_rows[0], *audit_rows[1], shadows=shadows)
             report[f"{prefix}audit_auc"] = audit.auc
             report[f"{prefix}audit_tpr_at_1pct_fpr"] = audit.tpr_at_fpr(0.01)
             report[f"{prefix}audit_tpr_at_0.1pct_fpr"] = audit.tpr_at_fpr(0.001)

@@ -7,7 +7,7 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.svm import LinearSVC
 
 from sklearn_unlearn import UnlearnableClassifier
-from sklearn_unlearn.metrics import forget_report, logit_confidence, membership_audit
+from sklearn_unlearn.metrics import forget_report, logit_confidence, membership_audit, train_shadows
 
 
 def random_label_rows(n, seed):
@@ -79,6 +79,31 @@ def test_parallel_shadows_give_the_same_audit(memorised):
     one = membership_audit(LogisticRegression().fit(X[trained], y[trained]), *rows, **kwargs)
     two = membership_audit(LogisticRegression().fit(X[trained], y[trained]), *rows, n_jobs=2, **kwargs)
     np.testing.assert_allclose(one.member_scores, two.member_scores)
+
+
+def test_shadows_trained_once_give_the_audit_the_reference_rows_give(memorised):
+    model, X, y, trained, _, nonmembers, reference = memorised
+    rows = (X[trained], y[trained], X[nonmembers], y[nonmembers])
+    direct = membership_audit(model, *rows, X_reference=X[reference], y_reference=y[reference], random_state=5)
+    shadows = train_shadows(model, X[reference], y[reference], random_state=5)
+    reused = membership_audit(model, *rows, shadows=shadows)
+    assert len(shadows) == 8 and reused.n_shadow == 8
+    np.testing.assert_allclose(reused.member_scores, direct.member_scores)
+    np.testing.assert_allclose(reused.nonmember_scores, direct.nonmember_scores)
+
+
+def test_shadows_are_refused_next_to_reference_rows_or_alone(memorised):
+    model, X, y, trained, _, nonmembers, reference = memorised
+    rows = (X[trained], y[trained], X[nonmembers], y[nonmembers])
+    shadows = train_shadows(model, X[reference], y[reference], n_shadow=2, random_state=0)
+    with pytest.raises(ValueError, match="not both"):
+        membership_audit(model, *rows, shadows=shadows, X_reference=X[reference], y_reference=y[reference])
+    with pytest.raises(ValueError, match="at least 2 shadows"):
+        membership_audit(model, *rows, shadows=shadows[:1])
+    with pytest.raises(ValueError, match="at least 2"):
+        train_shadows(model, X[reference], y[reference], n_shadow=1)
+    with pytest.raises(ValueError, match="at least 4 reference rows"):
+        train_shadows(model, X[:3], y[:3])
 
 
 @pytest.mark.parametrize(
