@@ -11,7 +11,7 @@ from torch import Tensor, nn
 from ._modules import MLP
 from .nets import SklearnNetRegressor
 from .unlearning import TargetFit, Unlearner, UnlearnMixin, make_unlearner
-from .utils import eval_mode, row_batches
+from .utils import device_of, eval_mode, row_batches
 
 # Methods that work on class labels only: relabelling needs another label to move to, SCRUB
 # distils class probabilities.
@@ -239,7 +239,7 @@ class UnlearnableRegressor(UnlearnMixin, SklearnNetRegressor):
     def _target_scale(self, X32: np.ndarray, y32: np.ndarray) -> Tensor:
         residuals = []
         with torch.no_grad(), eval_mode(self.module_):
-            for xb, yb in row_batches(torch.as_tensor(X32), torch.as_tensor(y32), 4096, torch.device(self.device)):
+            for xb, yb in row_batches(torch.as_tensor(X32), torch.as_tensor(y32), 4096, device_of(self.module_)):
                 residuals.append((self.module_(xb).float().reshape(len(xb), -1) - yb.reshape(len(yb), -1)).abs().cpu())
         # Robust (1.4826 x the median absolute residual): the wrong targets this forget is for
         # must not inflate what "a typical kept row" means.

@@ -24,6 +24,7 @@ ENFORCED = {"GL08", "PR01", "PR02", "PR04", "PR07", "RT01", "RT03", "YD01"}
 # The estimators and methods users meet first also point to their neighbours and papers.
 REFERENCED = [
     "sklearn_unlearn.UnlearnableClassifier",
+    "sklearn_unlearn.AcceleratedUnlearnableClassifier",
     "sklearn_unlearn.ASSD",
     "sklearn_unlearn.SSD",
     "sklearn_unlearn.PathGradient",
@@ -34,11 +35,15 @@ REFERENCED = [
 ]
 
 
+# Public, but outside ``__all__``: they need the optional ``accelerate`` extra.
+OPTIONAL = {"sklearn_unlearn": ["AcceleratedUnlearnableClassifier", "AcceleratedUnlearnableRegressor"]}
+
+
 def _public_objects() -> list[str]:
     names: set[str] = set()
     for package in PUBLIC_PACKAGES:
         module = importlib.import_module(package)
-        for name in module.__all__:
+        for name in [*module.__all__, *OPTIONAL.get(package, [])]:
             obj = getattr(module, name)
             if not (inspect.isclass(obj) or inspect.isfunction(obj)):
                 continue

@@ -145,3 +145,12 @@ def test_the_dataco_delay_in_days_and_its_leak():
 )
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+def test_a_diverging_fit_is_refused_and_leaves_the_model_as_it_was():
+    X, y = make_regression(n_samples=300, n_features=8, noise=1.0, random_state=0)  # targets of spread ~150
+    reg = UnlearnableRegressor(max_epochs=20, random_state=0)
+    with pytest.raises(ValueError, match="Training diverged.*TransformedTargetRegressor"):
+        reg.fit(X, y)
+    assert not hasattr(reg, "module_")
+    assert np.isfinite(UnlearnableRegressor(max_epochs=20, random_state=0).fit(X, y / y.std()).predict(X)).all()

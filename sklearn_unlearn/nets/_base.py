@@ -240,7 +240,7 @@ class SklearnNetMixin:
 
     def _check_module_runs(self, X32: np.ndarray, fit_params: dict) -> None:
         """One forward pass on two rows: a clear error now instead of a shape error deep in training."""
-        probe = torch.as_tensor(X32[:2]).to(self.device)
+        probe = torch.as_tensor(X32[:2]).to(self.placement_device())
         try:
             with torch.no_grad(), eval_mode(self.module_):
                 output = self.module_(probe, **fit_params)
@@ -305,6 +305,18 @@ class SklearnNetMixin:
             if not interruptible:
                 raise
         self.notify("on_train_end", X=X, y=y)
+        self._check_training_converged()
+
+    def _check_training_converged(self) -> None:
+        """A training loss that became NaN or infinite leaves weights that predict NaN: refuse them."""
+        losses = [epoch.get("train_loss") for epoch in self.history_]
+        last = next((loss for loss in reversed(losses) if loss is not None), None)
+        if last is not None and not np.isfinite(last):
+            raise ValueError(
+                f"Training diverged: the training loss became {last} in epoch {len(losses)}, so the weights are "
+                f"no longer numbers. Lower lr (now {self.lr}), or scale the inputs and, for a regressor, the targets "
+                "(sklearn.compose.TransformedTargetRegressor with a StandardScaler). The model is left as it was."
+            )
 
     def initialize_module(self):
         """Build the module, giving a module class the sizes it takes from the data (``n_features``, ...).
@@ -349,9 +361,10 @@ class SklearnNetMixin:
         )
         if plain and self.dataset is Dataset and not self.get_params_for("dataset"):
             X_rows = torch.as_tensor(X)
-            if y is None:
-                return TensorRows(X_rows)
-            return TensorRows(X_rows.to(self.device), torch.as_tensor(y).to(self.device))
+            device = self.placement_device()
+            if y is None:  # rows to predict: skorch moves each batch to ``device``, unless that is None
+                return TensorRows(X_rows if self.device is not None else X_rows.to(device))
+            return TensorRows(X_rows.to(device), torch.as_tensor(y).to(device))
         return super().get_dataset(X, y)
 
     def get_iterator(self, dataset, training: bool = False):
@@ -388,8 +401,13 @@ class SklearnNetMixin:
             if len(dataset) > 1 and len(dataset) % batch_size == 1:
                 kwargs.setdefault("drop_last", True)
         if fast_path_applies(dataset, iterator, kwargs):
-            return RowBatches(dataset, batch_size, kwargs.get("shuffle", False), kwargs.get("drop_last", False))
+            batches = RowBatches(dataset, batch_size, kwargs.get("shuffle", False), kwargs.get("drop_last", False))
+            return batches.as_data_loader() if self._shards_batches() else batches
         return iterator(dataset, **kwargs)
+
+    def _shards_batches(self) -> bool:
+        """Hook: whether the batches go to a launcher that splits a ``DataLoader`` between processes."""
+        return False
 
     @contextlib.contextmanager
     def _seeded(self) -> Iterator[None]:
@@ -398,11 +416,21 @@ class SklearnNetMixin:
             return
         rs = self.random_state
         seed = rs if isinstance(rs, (int, np.integer)) else check_random_state(rs).randint(2**31 - 1)
-        device = torch.device(self.device) if self.device is not None else torch.device("cpu")
+        device = self.placement_device()
         cuda = [device.index or 0] if device.type == "cuda" else []
         with torch.random.fork_rng(devices=cuda):
             torch.manual_seed(int(seed))
             yield
+
+    def placement_device(self) -> torch.device:
+        """Where the network and its training rows live: ``device`` resolved (the CPU when it is None).
+
+        Returns
+        -------
+        torch.device
+            The device.
+        """
+        return torch.device(self.device) if self.device is not None else torch.device("cpu")
 
     def eval_loss(self, output: Tensor, target: Tensor) -> Tensor:
         """The criterion's mean loss of ``output`` against encoded ``target``, in evaluation.

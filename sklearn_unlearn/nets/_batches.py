@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import torch
 from torch import Tensor
-from torch.utils.data import Dataset, Subset
+from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler, Subset
 
 
 class TensorRows(Dataset):
@@ -76,6 +76,21 @@ class RowBatches:
                     rows = self.indices[rows]
                 rows = rows.to(X.device)
             yield X[rows], (y[rows] if y is not None else None)
+
+    def as_data_loader(self) -> DataLoader:
+        """The same batches as a ``DataLoader`` (one index list per batch), for launchers that split loaders.
+
+        Each batch is still one indexing operation: the loader's sampler yields whole batches
+        of indices, and the rows are indexed by the list.
+
+        Returns
+        -------
+        torch.utils.data.DataLoader
+            With ``batch_size=None`` and a ``BatchSampler`` as its sampler.
+        """
+        rows = self.source if self.indices is None else Subset(self.source, self.indices.tolist())
+        order = RandomSampler(rows) if self.shuffle else SequentialSampler(rows)
+        return DataLoader(rows, batch_size=None, sampler=BatchSampler(order, self.batch_size, self.drop_last))
 
 
 def fast_path_applies(dataset, iterator, kwargs: dict) -> bool:

@@ -59,7 +59,9 @@ def save(estimator, path: str | PathLike) -> Path:
     estimator : UnlearnableClassifier or UnlearnableRegressor
         Fitted. Its parameters must be plain values, classes, or objects whose
         ``__init__`` arguments are attributes of the same name (as in scikit-learn and
-        skorch); anything else gets an error that names it.
+        skorch); anything else gets an error that names it. An accelerated estimator is
+        written by process 0 (every process calls ``save``) as its plain twin, without its
+        accelerator.
     path : str or path-like
         The file to write (overwritten).
 
@@ -92,7 +94,12 @@ def save(estimator, path: str | PathLike) -> Path:
     check_is_fitted(estimator)
     state = estimator.__dict__
     forget_state: ForgetState | None = state.get("forget_state_")
-    params = {k: encode(v, k) for k, v in estimator.get_params(deep=False).items()}
+    # An accelerated estimator is saved as its plain twin: the accelerator belongs to the run.
+    saved_as = getattr(type(estimator), "saved_as", type(estimator))
+    runtime = getattr(estimator, "_runtime_params", ())
+    params = {k: encode(v, k) for k, v in estimator.get_params(deep=False).items() if k not in runtime}
+    if saved_as is not type(estimator) and params.get("device") is None:
+        params["device"] = "auto"
     fitted: dict[str, Any] = {k: json_value(state[k]) for k in _FITTED_PLAIN if k in state}
     fitted.update({k: encode_array(state[k]) for k in _FITTED_ARRAYS if state.get(k) is not None})
     optimizer, optimizer_tensors = _split_optimizer_state(estimator.optimizer_.state_dict())
@@ -115,7 +122,7 @@ def save(estimator, path: str | PathLike) -> Path:
         tensors.update(_prefixed("class_filters", state["class_filters_"]))
     manifest = {
         "format": FORMAT,
-        "class": dotted(type(estimator)),
+        "class": dotted(saved_as),
         "params": params,
         "fitted": fitted,
         "optimizer": optimizer,
@@ -123,11 +130,16 @@ def save(estimator, path: str | PathLike) -> Path:
     module_file = io.BytesIO()
     estimator.save_params(f_params=module_file, use_safetensors=True)
     path = Path(path)
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("manifest.json", json.dumps(manifest, indent=1))
-        archive.writestr("module.safetensors", module_file.getvalue())
-        archive.writestr("history.json", json.dumps(estimator.history_.to_list()))  # History.to_file's format
-        archive.writestr("state.safetensors", save_tensors(tensors))
+    # Under Accelerate every process calls save; process 0 writes, and the others wait for the file.
+    accelerator = getattr(estimator, "accelerator", None)
+    if accelerator is None or accelerator.is_main_process:
+        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("manifest.json", json.dumps(manifest, indent=1))
+            archive.writestr("module.safetensors", module_file.getvalue())
+            archive.writestr("history.json", json.dumps(estimator.history_.to_list()))  # History.to_file's format
+            archive.writestr("state.safetensors", save_tensors(tensors))
+    if accelerator is not None:
+        accelerator.wait_for_everyone()
     return path
 
 

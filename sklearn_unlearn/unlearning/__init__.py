@@ -20,7 +20,7 @@ References
 
 from ._base import BaseUnlearner, ForgetHost, ForgetOutcome, ForgetRequest, ImportanceSplit, Unlearner
 from ._dampening import ASSD, SSD
-from ._distributed import distributed_importances
+from ._distributed import all_reduced_importances, distributed_importances
 from ._estimator import IMPORTANCE_FORMS, UnlearnMixin
 from ._fit import LabelFit, TargetFit
 from ._gradient import EWCAscent, NewtonStep, PathGradient, SingleGradient, summed_loss_gradient
@@ -64,6 +64,7 @@ __all__ = [
     "TrainedRows",
     "UnlearnMixin",
     "Unlearner",
+    "all_reduced_importances",
     "assd_alpha",
     "belief_without_label",
     "assd_percentile",

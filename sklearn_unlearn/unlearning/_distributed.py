@@ -51,11 +51,35 @@ def distributed_importances(clf, X, y, *, group=None) -> Importances:
         X32, y_enc = clf.encode_rows(X, y)
     else:
         X32, y_enc = np.empty((0, clf.n_features_in_), np.float32), np.empty(0, np.int64)  # no batch reads it
-    sums = sum_of_squared_sample_gradients(
-        clf.module_, torch.as_tensor(X32), torch.as_tensor(y_enc), clf.eval_loss, max(clf.batch_size, _CHUNK)
+    chunk = max(clf.batch_size, _CHUNK)
+    return all_reduced_importances(
+        clf.module_, torch.as_tensor(X32), torch.as_tensor(y_enc), clf.eval_loss, chunk, group
     )
-    device = device_of(clf.module_)
-    count = torch.tensor([float(len(X32))], device=device, dtype=torch.float64)
+
+
+def all_reduced_importances(module, X: torch.Tensor, y: torch.Tensor, loss, chunk: int, group=None) -> Importances:
+    """Per-sample importances over the union of every process's rows: local sums, one all-reduce.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network, with the same weights in every process.
+    X, y : Tensor
+        This process's rows (float32) and encoded targets; empty allowed.
+    loss : callable
+        ``loss(output, target)``: the mean loss of a batch.
+    chunk : int
+        Rows per batch (the result does not depend on it).
+    group : torch.distributed process group, optional
+        Defaults to the whole world.
+
+    Returns
+    -------
+    dict of str to Tensor
+        The same in every process.
+    """
+    sums = sum_of_squared_sample_gradients(module, X, y, loss, chunk)
+    count = torch.tensor([float(len(X))], device=device_of(module), dtype=torch.float64)
     dist.all_reduce(count, op=dist.ReduceOp.SUM, group=group)
     for total in sums.values():
         dist.all_reduce(total, op=dist.ReduceOp.SUM, group=group)

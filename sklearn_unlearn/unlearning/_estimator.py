@@ -162,7 +162,11 @@ class UnlearnMixin:
         """
         super().on_train_begin(net, X=X, y=y, **kwargs)
         if self.__dict__.get("forget_state_") is None:
-            self.forget_state_ = ForgetState(Trace.start(self.module_, self.optimizer_), trained_rows=TrainedRows())
+            self.forget_state_ = ForgetState(Trace.start(*self._traced_parts()), trained_rows=TrainedRows())
+
+    def _traced_parts(self) -> tuple[torch.nn.Module, Any]:
+        """Hook: the module and optimizer as training sees them, unwrapped of any training wrapper."""
+        return self.module_, self.optimizer_
 
     def on_batch_end(self, net, batch=None, training: bool = False, **kwargs) -> None:
         """Count a training step (skorch's hook).
@@ -181,7 +185,11 @@ class UnlearnMixin:
         super().on_batch_end(net, batch=batch, training=training, **kwargs)
         if training:
             n_rows = len(batch[1]) if batch is not None and batch[1] is not None else 0
-            self.forget_state_.trace.record_step(n_rows, current_lr(self.optimizer_))
+            self.forget_state_.trace.record_step(n_rows, current_lr(self.optimizer_), steps=self._batch_steps())
+
+    def _batch_steps(self) -> bool:
+        """Hook: whether the optimizer stepped after the batch that just ended (gradient accumulation may skip)."""
+        return True
 
     def on_epoch_end(self, net, **kwargs) -> None:
         """Count an epoch (skorch's hook).
@@ -227,9 +235,13 @@ class UnlearnMixin:
         # A module that needs fit params in forward cannot be called by the guard (or forget).
         if forward_arguments(self.module_):
             return {"guard_rows": None, "repair_rows": None}
-        seed = self.random_state if isinstance(self.random_state, (int, np.integer)) else None
-        judge, repair = GuardRows.sample_pair(self.module_, X32, y_enc, np.random.default_rng(seed), self._row_fit())
+        rng = np.random.default_rng(self._reference_seed())
+        judge, repair = GuardRows.sample_pair(self.module_, X32, y_enc, rng, self._row_fit())
         return {"guard_rows": judge, "repair_rows": repair}
+
+    def _reference_seed(self) -> int | None:
+        """Hook: the seed that draws the reference rows (``random_state`` when it is an int, else fresh)."""
+        return int(self.random_state) if isinstance(self.random_state, (int, np.integer)) else None
 
     def compute_importances(self, X: Tensor, y: Tensor, **forward_kwargs) -> Importances:
         """Importances of ``(X, y)`` (float32 rows, encoded targets) at the current weights.

@@ -64,19 +64,23 @@ class Trace:
         weights = {name: p.detach().to("cpu", copy=True) for name, p in trainable_parameters(module).items()}
         return cls(initial_weights=weights, optimizer=describe_optimizer(optimizer))
 
-    def record_step(self, n_rows: int, lr: float) -> None:
-        """Count one optimizer step.
+    def record_step(self, n_rows: int, lr: float, *, steps: bool = True) -> None:
+        """Count one batch: an optimizer step, or part of one (gradient accumulation).
 
         Parameters
         ----------
         n_rows : int
-            Rows in the step's batch.
+            Rows in the batch.
         lr : float
-            The learning rate it was taken at.
+            The learning rate the step is taken at.
+        steps : bool, default=True
+            Whether the optimizer stepped after this batch; the rows of batches that only
+            accumulate gradients count towards the next step.
         """
-        self.n_steps += 1
-        self.lr_sum += lr
         self.n_rows_seen += n_rows
+        if steps:
+            self.n_steps += 1
+            self.lr_sum += lr
 
     @property
     def mean_lr(self) -> float:
