@@ -182,3 +182,9 @@ def test_audit_quick(capsys):
     assert load_benchmark("audit").main(["--quick"]) == 0
     output = capsys.readouterr().out
     assert "TPR @ 1 % FPR" in output and "sharded (exact)" in output and "calibrated" in output
+
+
+def test_processes_quick(capsys):
+    assert load_benchmark("processes").main(["--quick"]) == 0
+    output = capsys.readouterr().out
+    assert "accelerate, 2 processes" in output and "Goal: an epoch on 2 processes" in output
