@@ -74,6 +74,7 @@ def test_beyond_quick(capsys, tmp_path):
     output = capsys.readouterr().out
     for method in METHODS:
         assert f"| {method} " in output
+    assert "| accelerate, mixed precision no " in output  # float32 on a CPU
     assert "forget goal" in output and "time / retrain" in output
     assert beyond.main(["--quick", "--task", "deletion"]) == 0
     assert "| deletion " in capsys.readouterr().out
@@ -159,10 +160,17 @@ def test_gpu_benchmark_quick(capsys):
     # On a CPU-only machine part 4 compares the CPU with itself: the same saved weights forgotten twice.
     assert load_benchmark("gpu").main(["--quick"]) == 0
     output = capsys.readouterr().out
-    for part in ("## 1. fit, every forget, retrain", "## 2. Epoch time", "## 3. A large model", "## 4. CPU"):
+    for part in (
+        "## 1. fit, every forget, retrain",
+        "## 2. Epoch time",
+        "## 3. A large model",
+        "## 4. CPU",
+        "## 5. Acc",
+    ):
         assert part in output
     for method in ("assd", "path_gradient", "ssd", "single_gradient", "newton", "finetune", "retrain"):
         assert f"| {method} " in output
+    assert "| accelerate, mixed precision no " in output  # float32 on a CPU
 
 
 def test_train_speed_quick(capsys):

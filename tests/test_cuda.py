@@ -115,3 +115,24 @@ def test_asking_for_cuda_without_one_is_a_clear_error_at_fit(data):
     with pytest.raises(ValueError, match="device='cuda' asks for CUDA, but this machine has no CUDA device"):
         clf.fit(X, y)
     assert not hasattr(clf, "n_train_")
+
+
+@pytest.mark.cuda
+@needs_cuda
+def test_accelerated_fit_and_forget_on_cuda_in_mixed_precision(data, tmp_path):
+    accelerate = pytest.importorskip("accelerate")  # the device image may lack the extra
+    from accelerate.state import AcceleratorState
+
+    from sklearn_unlearn import AcceleratedUnlearnableClassifier
+
+    X, y = data
+    AcceleratorState._reset_state(True)
+    precision = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    clf = AcceleratedUnlearnableClassifier(accelerator=accelerate.Accelerator(mixed_precision=precision), **SMALL)
+    clf.fit(X, y)
+    assert on_cuda(clf) and all(imp.is_cuda and imp.dtype == torch.float32 for imp in clf.importances_.values())
+    clf.forget(X[:8], y[:8])
+    assert on_cuda(clf) and clf.forget_log_[-1]["n_forget"] == 8 and clf.score(X, y) > 0.8
+    loaded = load(save(clf, tmp_path / "model.zip"), device="cpu")
+    np.testing.assert_allclose(loaded.predict_proba(X), clf.predict_proba(X), atol=1e-5)
+    AcceleratorState._reset_state(True)
