@@ -171,16 +171,31 @@ class AcceleratedUnlearnMixin:
     def _initialize_accelerator(self):
         if self._local():
             return self  # a retrain inside forget, on process 0 alone: no wrapper, no DDP to sync with
+        # A loss without weights has nothing to synchronise, and DDP refuses to wrap one: it goes
+        # to the device and stays out of Accelerate's prepare.
+        weightless = []
         for name in self._criteria:
             criterion = getattr(self, name + "_", None)
             if isinstance(criterion, nn.Module) and not any(p.requires_grad for p in criterion.parameters()):
-                # A loss without weights has nothing to synchronise, and DDP refuses to wrap it;
-                # Accelerate's own mark tells prepare to leave it as it is.
                 criterion.to(self.placement_device())
-                criterion._is_accelerate_prepared = True
-        return super()._initialize_accelerator()
+                weightless.append(name)
+        criteria = self._criteria
+        self._criteria = [name for name in criteria if name not in weightless]
+        try:
+            return super()._initialize_accelerator()
+        finally:
+            self._criteria = criteria
 
-    def _traced_parts(self) -> tuple[nn.Module, Any]:
+    def trained_parts(self) -> tuple[nn.Module, Any]:
+        """The module and optimizer without Accelerate's wrappers (DDP, ``AcceleratedOptimizer``).
+
+        Returns
+        -------
+        module : torch.nn.Module
+            The plain module.
+        optimizer : torch.optim.Optimizer
+            The plain optimizer.
+        """
         return self.accelerator.unwrap_model(self.module_), getattr(self.optimizer_, "optimizer", self.optimizer_)
 
     def _batch_steps(self) -> bool:

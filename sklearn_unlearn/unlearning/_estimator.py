@@ -162,10 +162,18 @@ class UnlearnMixin:
         """
         super().on_train_begin(net, X=X, y=y, **kwargs)
         if self.__dict__.get("forget_state_") is None:
-            self.forget_state_ = ForgetState(Trace.start(*self._traced_parts()), trained_rows=TrainedRows())
+            self.forget_state_ = ForgetState(Trace.start(*self.trained_parts()), trained_rows=TrainedRows())
 
-    def _traced_parts(self) -> tuple[torch.nn.Module, Any]:
-        """Hook: the module and optimizer as training sees them, unwrapped of any training wrapper."""
+    def trained_parts(self) -> tuple[torch.nn.Module, Any]:
+        """The module and the optimizer that trains it, without any wrapper a launcher put around them.
+
+        Returns
+        -------
+        module : torch.nn.Module
+            ``module_``, unwrapped.
+        optimizer : torch.optim.Optimizer
+            ``optimizer_``, unwrapped: the optimizer whose state and settings say how it steps.
+        """
         return self.module_, self.optimizer_
 
     def on_batch_end(self, net, batch=None, training: bool = False, **kwargs) -> None:

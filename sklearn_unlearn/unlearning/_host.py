@@ -86,7 +86,7 @@ class ForgetContext:
         return split_from_cache(cache, request, imp_f, additive=self.importance == "per_sample")
 
     def gradient_step_scale(self) -> tuple[dict[str, Tensor | float], bool]:
-        return step_scale(self._estimator.optimizer_, trainable_parameters(self.module_))
+        return step_scale(self._estimator.trained_parts()[1], trainable_parameters(self.module_))
 
     def eval_loss(self, output: Tensor, target: Tensor) -> Tensor:
         return self._estimator.eval_loss(output, target)
