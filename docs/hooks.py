@@ -1,6 +1,9 @@
-"""mkdocs hooks: benchmark plots published under results/, formulas rendered at build time.
+"""mkdocs hooks: benchmark plots and tables published from the results, formulas rendered at build time.
 
-The docs never hold a copy of a figure; every plot comes from the benchmark that drew it.
+The docs never hold a copy of a figure or of a results table: every plot comes from the
+benchmark that drew it, and a line ``<!-- results: processes/batch256.md -->`` in a page is
+replaced by the tables of ``benchmarks/results/processes/batch256.md`` with the command that
+wrote them (``<!-- results: audit/audit.md 1 -->`` takes the first table only).
 Formulas (``pymdownx.arithmatex`` in generic mode leaves them as ``\\(...\\)`` and ``\\[...\\]``)
 are rendered to HTML with the vendored KaTeX (``docs/assets/katex``) by Node.js while the site
 is built, so pages need no script and no network to show them. Without Node.js the build
@@ -31,6 +34,28 @@ def on_files(files, config):
     for png in sorted(results.glob("*/*.png")):
         files.append(File.generated(config, f"results/{png.parent.name}/{png.name}", abs_src_path=str(png)))
     return files
+
+
+_RESULTS_LINE = re.compile(r"^<!-- results: (\S+?\.md)(?: (\d+))? -->$", re.M)
+
+
+def on_page_markdown(markdown, page, config, files):
+    results = Path(config["docs_dir"]).parent / "benchmarks" / "results"
+
+    def tables(match: re.Match) -> str:
+        source = results / match.group(1)
+        if not source.is_file():
+            raise PluginError(f"{page.file.src_path} includes {match.group(1)}, which is not under benchmarks/results.")
+        text = source.read_text(encoding="utf-8")
+        found = re.findall(r"(?:^\|.*\|\n?)+", text, re.M)
+        if not found:
+            raise PluginError(f"{match.group(1)} (included by {page.file.src_path}) holds no table.")
+        keep = found[: int(match.group(2))] if match.group(2) else found
+        command = re.search(r"^Command: `([^`]+)`", text, re.M)
+        origin = f"`benchmarks/results/{match.group(1)}`" + (f", written by `{command.group(1)}`" if command else "")
+        return "\n\n".join(t.strip() for t in keep) + f"\n\n<small>From {origin}.</small>"
+
+    return _RESULTS_LINE.sub(tables, markdown)
 
 
 def on_page_content(content, page, config, files):

@@ -182,7 +182,7 @@ def membership_audit(
     n_shadow : int, default=8
         Shadow models.
     shadows : list of fitted classifiers, optional
-        Shadows trained already (by :func:`train_shadows`, on rows that include no audited
+        Shadows trained already (by ``train_shadows``, on rows that include no audited
         row), in place of ``X_reference``: audit several models of the same kind, say one
         per forget method, against one set of shadows.
     random_state : int, RandomState or None, default=None
@@ -270,7 +270,7 @@ def lira_scores(target: list[np.ndarray], shadows: list, members: tuple, nonmemb
 
 
 def train_shadows(estimator, X, y, *, n_shadow: int = 8, random_state=None, n_jobs: int | None = None) -> list:
-    """Shadow models for :func:`membership_audit`: clones of ``estimator``, each trained on a random half of ``(X, y)``.
+    """Shadow models for ``membership_audit``: clones of ``estimator``, each trained on a random half of ``(X, y)``.
 
     Train them once on rows that include no row you will audit (the rows a model keeps
     after ``forget``, or other held-out rows), then pass them as ``shadows=`` to audit
