@@ -2,8 +2,8 @@
 
 The docs never hold a copy of a figure or of a results table: every plot comes from the
 benchmark that drew it, and a line ``<!-- results: processes/batch256.md -->`` in a page is
-replaced by the tables of ``benchmarks/results/processes/batch256.md`` with the command that
-wrote them (``<!-- results: audit/audit.md 1 -->`` takes the first table only).
+replaced by the tables (and fenced blocks) of ``benchmarks/results/processes/batch256.md`` with
+the command that wrote them (``<!-- results: audit/audit.md 1 -->`` takes the first table only).
 Formulas (``pymdownx.arithmatex`` in generic mode leaves them as ``\\(...\\)`` and ``\\[...\\]``)
 are rendered to HTML with the vendored KaTeX (``docs/assets/katex``) by Node.js while the site
 is built, so pages need no script and no network to show them. Without Node.js the build
@@ -47,7 +47,8 @@ def on_page_markdown(markdown, page, config, files):
         if not source.is_file():
             raise PluginError(f"{page.file.src_path} includes {match.group(1)}, which is not under benchmarks/results.")
         text = source.read_text(encoding="utf-8")
-        found = re.findall(r"(?:^\|.*\|\n?)+", text, re.M)
+        # Markdown tables and fenced blocks (the demo's printed table), in the order they come.
+        found = [m.group(0) for m in re.finditer(r"(?:^\|.*\|\n?)+|^```\n.*?^```$", text, re.M | re.S)]
         if not found:
             raise PluginError(f"{match.group(1)} (included by {page.file.src_path}) holds no table.")
         keep = found[: int(match.group(2))] if match.group(2) else found

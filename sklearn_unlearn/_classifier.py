@@ -27,8 +27,10 @@ class UnlearnableClassifier(UnlearnMixin, SklearnNetClassifier):
     (``classes_``), trains on all rows in shuffled batches, and infers the default
     ``MLP``'s sizes. At the end of ``fit`` it caches what forgetting needs (the
     training-set importances, the starting weights and the training schedule), so
-    ``forget`` needs only the rows to forget: by default a path-gradient step and the
-    ASSD rule, each checked by the guard on a sample of the rows the model keeps.
+    ``forget`` needs only the rows to forget: by default, for rows with wrong labels, the
+    relabel stage (the rows pulled toward what the model believes without their labels,
+    within the weights ASSD selects), and for deletions a path-gradient step and the ASSD
+    rule, each checked by the guard on a sample of the rows the model keeps.
 
     Parameters
     ----------
@@ -57,7 +59,8 @@ class UnlearnableClassifier(UnlearnMixin, SklearnNetClassifier):
         bar per training run add ``callbacks=[sklearn_unlearn.progress.EpochProgress()]``
         (or skorch's per-batch ``ProgressBar``).
     forget_method : str or strategy object, default="assd"
-        What ``forget`` does: ``"assd"`` (a path-gradient step, then the ASSD rule;
+        What ``forget`` does: ``"assd"`` (the relabel stage for label errors; a path-gradient
+        step, then the ASSD rule, for deletions;
         ``ASSD(mode="rule")`` for the rule alone), ``"ssd"``, ``"finetune"``, ``"retrain"``,
         ``"single_gradient"`` (Thudi et al.), ``"path_gradient"`` (ours: the same along
         the path from the initial weights), ``"newton"`` or ``"ewc_ascent"`` (Tanno et

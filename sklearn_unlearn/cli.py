@@ -21,15 +21,15 @@ Delivery-delay prediction with label errors, end to end, on real data.
 3. Train the paper's large MLP (5 x 250) on the noisy rows: the baseline. It memorises
    many of the wrong labels.
 4. Forget the wrong rows from copies of the baseline, knowing which they are: the package
-   default (forget_method="assd": a path-gradient step, then ASSD, each behind the guard; no
-   retain rows), the ASSD rule alone, unguarded (per-sample importances from the cache), path gradient alone,
+   default (forget_method="assd": the relabel stage behind the guard; no retain rows), the
+   ASSD rule alone, unguarded (per-sample importances from the cache), path gradient alone,
    fine-tune (one epoch on the clean rows) and retrain from scratch on the clean rows.
 5. Print test accuracy, agreement with the wrong labels on the forgotten rows (lower means
    more forgotten; a retrained model shows what "never learned" looks like) and seconds,
    and save a figure (PNG) to --out.
 """
 
-DEFAULT_LABEL = "default: path gradient + ASSD, guarded"
+DEFAULT_LABEL = "default: relabel stage, guarded"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -196,3 +196,8 @@ def test_processes_quick(capsys):
     assert load_benchmark("processes").main(["--quick"]) == 0
     output = capsys.readouterr().out
     assert "accelerate, 2 processes" in output and "Goal: an epoch on 2 processes" in output
+
+
+def test_demo_quick(capsys):
+    assert load_benchmark("demo").main(["--quick"]) == 0
+    assert "default: relabel stage, guarded" in capsys.readouterr().out

@@ -316,7 +316,8 @@ class UnlearnMixin:
     ):
         """Remove what the network learned from the rows ``(X, y)``.
 
-        Runs ``forget_method`` (by default the relabel stage, then the ASSD rule, each behind
+        Runs ``forget_method`` (by default the relabel stage for label errors, a path-gradient
+        step then the ASSD rule for deletions, each behind
         the guard: no parameters, no retain rows). A failed call — bad input, a bad
         parameter, an error or Ctrl-C inside the method — leaves the model exactly as it
         was. ``forget_log_[-1]`` says what happened, the guard's scale included.
