@@ -46,7 +46,9 @@ N_SHADOW = 8
 SHARDS = 4
 
 
-def run_case(name: str, size: str, task: str, rate: float, seed: int, data) -> tuple[list[dict], dict]:
+def run_case(
+    name: str, size: str, task: str, rate: float, seed: int, data, n_shadow: int = N_SHADOW
+) -> tuple[list[dict], dict]:
     y_train, chosen = forget_rows(data.X_train, data.y_train, task, rate, seed)
     X_f, y_f = data.X_train[chosen], y_train[chosen]
     X_r, y_r = data.X_train[~chosen], y_train[~chosen]
@@ -60,7 +62,7 @@ def run_case(name: str, size: str, task: str, rate: float, seed: int, data) -> t
     models["fine-tune"] = finetune.forget(X_f, y_f, X_retain=X_r, y_retain=y_r)
     members, nonmembers = (X_f, y_f), (data.X_test, _as_trained(data.y_test, task, seed))
     start = time.perf_counter()
-    shadows = train_shadows(data.make(size, seed), X_r, y_r, n_shadow=N_SHADOW, random_state=seed)
+    shadows = train_shadows(data.make(size, seed), X_r, y_r, n_shadow=n_shadow, random_state=seed)
     shadow_seconds = time.perf_counter() - start
     rows = [_row(method, model, shadows, members, nonmembers, data) for method, model in models.items()]
     curves = {method: _audit(model, shadows, members, nonmembers) for method, model in models.items()}
@@ -69,7 +71,7 @@ def run_case(name: str, size: str, task: str, rate: float, seed: int, data) -> t
             data.X_train, y_train
         )
         sharded.forget(X_f, y_f)
-        ensemble_shadows = train_shadows(sharded, X_r, y_r, n_shadow=N_SHADOW, random_state=seed)
+        ensemble_shadows = train_shadows(sharded, X_r, y_r, n_shadow=n_shadow, random_state=seed)
         rows.append(_row("sharded (exact)", sharded, ensemble_shadows, members, nonmembers, data))
         curves["sharded (exact)"] = _audit(sharded, ensemble_shadows, members, nonmembers)
     for row in rows:
@@ -118,8 +120,7 @@ def summarise(frame: pd.DataFrame) -> pd.DataFrame:
                 "case": case,
                 "task": task,
                 "method": method,
-                "seeds": part.seed.nunique(),
-                "AUC": f"{mean.auc:.3f} ± {part.auc.std(ddof=1) if len(part) > 1 else 0:.3f}",
+                "AUC": f"{mean.auc:.2f} ± {part.auc.std(ddof=1) if len(part) > 1 else 0:.2f}",
                 "TPR @ 1 % FPR": mean.tpr_at_1pct,
                 "TPR @ 0.1 % FPR": mean["tpr_at_0.1pct"],
                 "test %": mean.test_acc * 100,
@@ -129,7 +130,7 @@ def summarise(frame: pd.DataFrame) -> pd.DataFrame:
                 row["goal"] = "calibrated" if calibrated else "NOT calibrated"
             elif method == "default" and base.tpr_at_1pct >= 0.3:
                 near = abs(mean.tpr_at_1pct - retrain.tpr_at_1pct) <= 0.1
-                row["goal"] = "within 0.1 of retrain" if near else "farther than 0.1 from retrain"
+                row["goal"] = "≤ 0.1 from retrain" if near else "> 0.1 from retrain"
             else:
                 row["goal"] = ""
             rows.append(row)
@@ -151,24 +152,45 @@ def plot(curves: dict, path: Path, title: str) -> None:
     plt.close(fig)
 
 
+def report_lines(frame: pd.DataFrame, rate: float, n_shadow: int, seeds: int, argv) -> list[str]:
+    timing = frame[frame.case == "real"].audit_seconds.dropna()
+    lines = report_header("The membership audit after forgetting (offline LiRA)", "audit", argv)
+    return lines + [
+        f"Members: the forgotten rows ({rate:.0%} of the training rows); non-members: the test rows (for errors, "
+        f"each given another class at random); {n_shadow} shadows per case and seed, each trained on a random half "
+        f"of the kept rows; {seeds} seeds (AUC: mean ± std). One thread. One audit's shadows on the DataCo sample: "
+        f"median {timing.median():.0f} s (max {timing.max():.0f} s). Goals: the retrain is calibrated (TPR at 1 % "
+        "FPR <= 0.05, AUC within 0.5 ± 0.1); the default's TPR at 1 % FPR within 0.1 of the retrain's where the "
+        "baseline's is >= 0.3.",
+        "",
+        markdown(summarise(frame), ".3g"),
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--rate", type=float, default=0.05)
     parser.add_argument("--quick", action="store_true", help="CI-sized run; writes nothing")
     parser.add_argument("--out", type=Path, default=RESULTS / "audit")
+    parser.add_argument("--render", action="store_true", help="rewrite the report from the saved CSV")
     add_data_dir(parser)
     args = parser.parse_args(argv)
+    if args.render:  # the header names the run that measured, not this rewrite
+        torch.set_num_threads(1)
+        run_argv = [a for a in (sys.argv[1:] if argv is None else argv) if a != "--render"]
+        frame = pd.read_csv(args.out / "audit.csv")
+        write_report(args.out, "audit", "\n".join(report_lines(frame, args.rate, N_SHADOW, args.seeds, run_argv)))
+        return 0
     torch.set_num_threads(1)
     cases = [("real", "2x50")] if args.quick else CASES
-    global N_SHADOW
-    N_SHADOW = 2 if args.quick else N_SHADOW
+    n_shadow = 2 if args.quick else N_SHADOW
     records, first_curves = [], None
     for name, size in cases:
         data = load_task(name, 0, args.quick, args.data_dir)
         for task in TASKS:
             for seed in range(1 if args.quick else args.seeds):
-                rows, curves = run_case(name, size, task, args.rate, seed, data)
+                rows, curves = run_case(name, size, task, args.rate, seed, data, n_shadow)
                 records += rows
                 first_curves = first_curves or curves
                 if not args.quick:
@@ -176,15 +198,7 @@ def main(argv: list[str] | None = None) -> int:
                     pd.DataFrame(records).to_csv(args.out / "audit.csv", index=False)
             print(f"{name} {task}: done", flush=True)
     frame = pd.DataFrame(records)
-    timing = frame[frame.case == "real"].audit_seconds.dropna()
-    lines = report_header("The membership audit after forgetting (offline LiRA)", "audit", argv)
-    lines += [
-        f"Members: the forgotten rows ({args.rate:.0%} of the training rows); non-members: the test rows; "
-        f"{N_SHADOW} shadows per case and seed, each trained on a random half of the kept rows. One thread. "
-        f"One audit's shadows on the DataCo sample: median {timing.median():.0f} s (max {timing.max():.0f} s).",
-        "",
-        markdown(summarise(frame), ".3g"),
-    ]
+    lines = report_lines(frame, args.rate, n_shadow, args.seeds if not args.quick else 1, argv)
     report = "\n".join(lines)
     print(report)
     if not args.quick:
