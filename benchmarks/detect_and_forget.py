@@ -6,9 +6,9 @@
 For each dataset, error rate and seed, from the same noisy labels:
 
 - baseline: the MLP trained on the noisy labels;
-- detect + forget (ASSD): ``make_pipeline(CleanlabDetector(), UnlearnableClassifier())`` (HistGradientBoosting
-  judges the labels out of fold, the MLP is trained on all rows, then the default forget — a path-gradient
-  step and the ASSD rule, each guarded — forgets the flagged rows);
+- detect + forget (default): ``make_pipeline(CleanlabDetector(), UnlearnableClassifier())`` (HistGradientBoosting
+  judges the labels out of fold, the MLP is trained on all rows, then the default forget — the relabel
+  stage, guarded — forgets the flagged rows);
 - detect + fine-tune: the same with ``forget_method="finetune"`` (one more epoch on the unflagged rows);
 - detect + drop: the same pipeline with ``detected="drop"`` (the MLP is trained without the flagged rows);
 - CleanLearning: cleanlab's ``CleanLearning`` with the same MLP (5-fold MLP probabilities, refit on the rest);
@@ -36,7 +36,7 @@ from sklearn_unlearn.datasets import inject_label_noise, load_supply_chain
 from .common import RESULTS, add_data_dir, command_line, load_real, machine_line, timed, write_report
 
 PIPELINES = [  # (method, detected, forget_method)
-    ("detect + forget (ASSD)", "forget", "assd"),
+    ("detect + forget (default)", "forget", "assd"),
     ("detect + fine-tune", "forget", "finetune"),
     ("detect + drop", "drop", "assd"),
 ]
@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--rates", type=float, nargs="+", default=[0.025, 0.10])
-    parser.add_argument("--synthetic-rows", type=int, default=125_000, help="before the 80/20 split")
+    parser.add_argument("--synthetic-rows", type=int, default=125_000, help="before the 80/20 split (0: none)")
     add_data_dir(parser)
     parser.add_argument("--quick", action="store_true", help="small CI-sized run; writes nothing")
     parser.add_argument("--report", action="store_true", help="only re-make the Markdown from the saved CSV")
@@ -171,7 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         datasets.append(("DataCo real", lambda: load_real(args.data_dir, features="paper"), real))
         n = args.synthetic_rows
-        datasets.append((f"synthetic {n // 1000}k", lambda: load_supply_chain(n, random_state=0), synthetic))
+        if n:  # 0: the real sample only
+            datasets.append((f"synthetic {n // 1000}k", lambda: load_supply_chain(n, random_state=0), synthetic))
 
     records = []
     for name, load, settings in datasets:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from skorch.callbacks import Callback
-from tqdm.auto import tqdm
 
 
 class EpochProgress(Callback):
@@ -23,6 +22,8 @@ class EpochProgress(Callback):
         self.desc = desc
 
     def on_train_begin(self, net: Any, X: Any = None, y: Any = None, **kwargs: Any) -> None:
+        from tqdm.auto import tqdm  # here, not at import: tqdm.auto warns in notebooks without ipywidgets
+
         self.bar_ = tqdm(total=net.max_epochs, desc=self.desc, unit="epoch", leave=False)
 
     def on_epoch_end(self, net: Any, **kwargs: Any) -> None:

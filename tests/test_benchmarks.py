@@ -27,7 +27,7 @@ def test_detect_and_forget_quick(capsys):
     output = capsys.readouterr().out
     for method in (
         "baseline",
-        "detect + forget (ASSD)",
+        "detect + forget (default)",
         "detect + fine-tune",
         "detect + drop",
         "CleanLearning",

@@ -9,7 +9,6 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
-from tqdm.auto import tqdm
 
 
 def trainable_parameters(module: nn.Module) -> dict[str, Tensor]:
@@ -66,7 +65,11 @@ def row_batches(
 ) -> Iterator[tuple[Tensor, Tensor]]:
     """``(X, y)`` in consecutive batches moved to ``device`` (see ``row_slices``)."""
     slices = list(row_slices(len(X), size, merge_single=merge_single))
-    for rows in tqdm(slices, desc=desc, unit="batch", leave=False, disable=not progress):
+    if progress:  # imported only for a bar: tqdm.auto warns in notebooks without ipywidgets
+        from tqdm.auto import tqdm
+
+        slices = tqdm(slices, desc=desc, unit="batch", leave=False)
+    for rows in slices:
         yield X[rows].to(device), y[rows].to(device)
 
 
