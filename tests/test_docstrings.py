@@ -122,3 +122,22 @@ def test_every_public_class_and_function_is_in_the_api_reference():
     for entry in listed:
         module, _, name = entry.rpartition(".")
         assert hasattr(importlib.import_module(module), name), f"docs/api.md lists {entry}, which does not exist"
+
+
+def test_every_results_file_the_docs_name_exists():
+    """A results file named in README or docs/ exists: figures are cited from files that are there."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    results = root / "benchmarks" / "results"
+    pages = [root / "README.md", *sorted((root / "docs").glob("*.md"))]
+    missing = []
+    for page in pages:
+        for name in re.findall(r"(?:results/)?([\w.-]+/[\w.*-]+\.(?:md|csv|png))", page.read_text()):
+            if "*" in name or name.startswith(("docs/", "assets/")):
+                continue
+            name = name.removeprefix("results/")
+            if not (results / name).exists() and not list(results.glob(f"*/{name}")):
+                missing.append(f"{page.name}: {name}")
+    assert not missing, missing
