@@ -208,7 +208,7 @@ class AcceleratedUnlearnMixin:
         ----------
         net : skorch.NeuralNet
             This estimator.
-        X, y : array-like, optional
+        X, y : array_like, optional
             The training rows.
         **kwargs
             skorch's other arguments.
@@ -224,7 +224,7 @@ class AcceleratedUnlearnMixin:
         ----------
         net : skorch.NeuralNet
             This estimator.
-        X, y : array-like, optional
+        X, y : array_like, optional
             The training rows.
         **kwargs
             skorch's other arguments.
@@ -286,9 +286,9 @@ class AcceleratedUnlearnMixin:
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array_like of shape (n_samples, n_features)
             The rows: all of them, in every process (Accelerate splits the batches).
-        y : array-like
+        y : array_like
             The targets.
         **fit_params
             Passed to the module's ``forward``.
@@ -306,9 +306,9 @@ class AcceleratedUnlearnMixin:
 
         Parameters
         ----------
-        X : array-like of shape (n_forget, n_features)
+        X : array_like of shape (n_forget, n_features)
             Rows to forget: the same in every process.
-        y : array-like
+        y : array_like
             Their targets.
         **kwargs
             ``forget``'s keyword arguments (``X_retain``, ``y_retain``, ``method``, ``guard``,

@@ -223,7 +223,7 @@ class UnlearnableClassifier(UnlearnMixin, SklearnNetClassifier):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array_like of shape (n_samples, n_features)
             Rows to predict.
         forget_class : label, optional
             Answer as the model that has forgotten this class (weight filtering; needs
@@ -248,7 +248,7 @@ class UnlearnableClassifier(UnlearnMixin, SklearnNetClassifier):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array_like of shape (n_samples, n_features)
             Rows to predict.
         forget_class : label, optional
             Answer as the model that has forgotten this class (as in ``predict_proba``).
@@ -284,7 +284,7 @@ class UnlearnableClassifier(UnlearnMixin, SklearnNetClassifier):
 
         Parameters
         ----------
-        X, y : array-like
+        X, y : array_like
             Rows to learn the filters from (the training rows, or a sample of them).
         epochs : int, default=30
             Epochs over the rows.

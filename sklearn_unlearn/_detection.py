@@ -31,7 +31,7 @@ class CleanlabDetector(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    estimator : classifier with ``predict_proba``, default=None
+    estimator : classifier with predict_proba, default=None
         The model whose out-of-fold probabilities judge the labels; cloned for each fold.
         ``None`` means ``HistGradientBoostingClassifier(random_state=random_state)``.
         Any sklearn classifier works, ``UnlearnableClassifier`` included.
@@ -137,9 +137,9 @@ class CleanlabDetector(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like, sparse matrix or DataFrame of shape (n_samples, n_features)
+        X : array_like, sparse matrix or DataFrame of shape (n_samples, n_features)
             Passed to ``estimator`` as given.
-        y : array-like of shape (n_samples,)
+        y : array_like of shape (n_samples,)
             The given (possibly noisy) labels.
         **fit_params
             Passed to the estimator's ``fit`` in every fold.
@@ -182,12 +182,12 @@ class CleanlabDetector(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like, sparse matrix or DataFrame of shape (n_samples, n_features)
+        X : array_like, sparse matrix or DataFrame of shape (n_samples, n_features)
             Rows.
 
         Returns
         -------
-        X : array-like
+        X : array_like
             The same object (a list comes back as an ndarray).
         """
         check_is_fitted(self)
@@ -201,16 +201,16 @@ class CleanlabDetector(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array_like of shape (n_samples, n_features)
             Rows.
-        y : array-like of shape (n_samples,)
+        y : array_like of shape (n_samples,)
             Their given labels.
         **fit_params
             Passed to the estimator's ``fit`` in every fold.
 
         Returns
         -------
-        X_kept, y_kept : array-like
+        X_kept, y_kept : array_like
             The unflagged rows of ``X`` and ``y``.
         """
         keep = ~self.fit(X, y, **fit_params).label_issues_

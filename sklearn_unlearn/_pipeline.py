@@ -109,7 +109,7 @@ class UnlearnPipeline(Pipeline):
         ----------
         X : iterable
             Training data, as the first step takes it.
-        y : array-like of shape (n_samples,)
+        y : array_like of shape (n_samples,)
             Training labels (detection needs them).
         **params
             ``step__param`` fit parameters.
@@ -137,7 +137,7 @@ class UnlearnPipeline(Pipeline):
         ----------
         X : iterable
             Rows to forget, in the raw form the pipeline was fitted on.
-        y : array-like of shape (n_forget,)
+        y : array_like of shape (n_forget,)
             Their labels as trained.
         X_retain, y_retain : optional
             Retain rows, for methods that need them.
@@ -243,13 +243,13 @@ def forget(estimator: Any, X, y, *, X_retain=None, y_retain=None) -> Any:
     estimator : fitted estimator, Pipeline or search
         What forgets: an estimator with ``forget``, a Pipeline ending in one, or a fitted
         search whose best estimator is one.
-    X : array-like
+    X : array_like
         Rows to forget, in raw form.
-    y : array-like
+    y : array_like
         Their targets as trained.
-    X_retain : array-like, optional
+    X_retain : array_like, optional
         The kept rows, for methods that need them.
-    y_retain : array-like, optional
+    y_retain : array_like, optional
         Their targets.
 
     Returns

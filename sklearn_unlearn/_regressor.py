@@ -176,11 +176,11 @@ class UnlearnableRegressor(UnlearnMixin, SklearnNetRegressor):
 
         Parameters
         ----------
-        X : array-like of shape (n_forget, n_features)
+        X : array_like of shape (n_forget, n_features)
             Rows to forget, as given to ``fit``.
-        y : array-like of shape (n_forget,) or (n_forget, n_outputs)
+        y : array_like of shape (n_forget,) or (n_forget, n_outputs)
             The targets they were trained with.
-        X_retain, y_retain : array-like, optional
+        X_retain, y_retain : array_like, optional
             All the rows the model keeps; required by ``"finetune"``, ``"retrain"`` and
             ``"neggrad_plus"``.
         method : str or strategy object, optional

@@ -113,9 +113,9 @@ class ResidualDetector(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array_like of shape (n_samples, n_features)
             Passed to ``estimator`` as given.
-        y : array-like of shape (n_samples,)
+        y : array_like of shape (n_samples,)
             The given (possibly wrong) numeric targets.
         **fit_params
             Passed to the estimator's ``fit`` in every fold.
@@ -159,12 +159,12 @@ class ResidualDetector(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array_like of shape (n_samples, n_features)
             Rows.
 
         Returns
         -------
-        X : array-like
+        X : array_like
             The same object.
         """
         check_is_fitted(self)

@@ -157,9 +157,9 @@ class ShardedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array_like of shape (n_samples, n_features)
             Numeric rows.
-        y : array-like of shape (n_samples,)
+        y : array_like of shape (n_samples,)
             Labels of any type.
 
         Returns
@@ -208,9 +208,9 @@ class ShardedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_forget, n_features)
+        X : array_like of shape (n_forget, n_features)
             Rows to forget, as given to ``fit``.
-        y : array-like of shape (n_forget,)
+        y : array_like of shape (n_forget,)
             Their labels as trained.
 
         Returns
@@ -267,7 +267,7 @@ class ShardedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array_like of shape (n_samples, n_features)
             Rows to predict.
 
         Returns
@@ -289,7 +289,7 @@ class ShardedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array_like of shape (n_samples, n_features)
             Rows to predict.
 
         Returns

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
 import inspect
+import re
 
 import pytest
 
@@ -141,3 +143,71 @@ def test_every_results_file_the_docs_name_exists():
             if not (results / name).exists() and not list(results.glob(f"*/{name}")):
                 missing.append(f"{page.name}: {name}")
     assert not missing, missing
+
+
+def _documented_defaults(obj) -> dict[str, str]:
+    from numpydoc.docscrape import ClassDoc, FunctionDoc
+
+    doc = ClassDoc(obj, config={"show_class_members": False}) if inspect.isclass(obj) else FunctionDoc(obj)
+    found = {}
+    for param in doc["Parameters"]:
+        match = re.search(r"default\s*=\s*(.+)$", param.type)
+        if match:
+            for name in param.name.split(","):
+                found[name.strip()] = match.group(1).strip()
+    return found
+
+
+def _same_default(documented: str, actual) -> bool:
+    if actual is inspect.Parameter.empty:
+        return False
+    if repr(actual) == "<factory>":  # a dataclass field built per instance: nothing to compare
+        return True
+    try:
+        if ast.literal_eval(documented) == actual:
+            return True
+    except (ValueError, SyntaxError):
+        pass
+    candidates = {repr(actual), str(actual), f'"{actual}"', f"'{actual}'"}
+    if isinstance(actual, type):
+        candidates |= {actual.__name__, f"{actual.__module__}.{actual.__qualname__}"}
+        if "." in documented:  # a public path, such as torch.nn.CrossEntropyLoss
+            try:
+                return _resolve(documented) is actual
+            except (ImportError, AttributeError):
+                return False
+    if isinstance(actual, float):
+        candidates |= {f"{actual:g}", f"{actual:.0e}", f"{actual:.0e}".replace("e-0", "e-")}
+    return documented in candidates or documented.replace(" ", "") in {c.replace(" ", "") for c in candidates}
+
+
+def _resolve(dotted: str):
+    """The object at a dotted path: the longest importable module, then attributes."""
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for attribute in parts[cut:]:
+            obj = getattr(obj, attribute)
+        return obj
+    raise ImportError(dotted)
+
+
+@pytest.mark.parametrize("name", _public_objects())
+def test_documented_defaults_are_the_signatures(name):
+    """A ``default=`` in a docstring is the default the signature has."""
+    obj = _resolve(name)
+    if not (inspect.isclass(obj) or inspect.isfunction(obj)):
+        pytest.skip("a property: no signature")
+    try:
+        signature = inspect.signature(obj)
+    except (TypeError, ValueError):
+        pytest.skip("no signature")
+    wrong = {
+        param: (documented, signature.parameters[param].default)
+        for param, documented in _documented_defaults(obj).items()
+        if param in signature.parameters and not _same_default(documented, signature.parameters[param].default)
+    }
+    assert not wrong, wrong

@@ -4,7 +4,8 @@
 
 Exit status 1, with the offending pages and snippets, when any built page still holds
 ``\\(``/``\\[`` (a formula KaTeX did not render), ``:class:``/``:meth:``/``:func:`` (a Sphinx
-role mkdocstrings does not read), or a reference to an issue number or to ``../shared``.
+role mkdocstrings does not read), a reference to an issue number or to ``../shared``, or raw
+reST double backticks (or ``array - like``) in a rendered docstring.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from pathlib import Path
 CHECKS = {
     "raw TeX": re.compile(r"\\\(|\\\[|\\\)|\\\]"),
     "Sphinx role": re.compile(r":(class|meth|func|mod|data|attr):`"),
-    "developer note": re.compile(r"[Ii]ssue\s+\d+|\.\./shared"),
+    "developer note": re.compile(r"[Ii]ssue\s+\d+|\.\./shared|[Ll]ent to the session"),
+    # mkdocstrings leaves a type's reST as it is, and reads "array-like" as a subtraction
+    "raw reST in the API": re.compile(r"``|array - like"),
 }
 _SKIP = re.compile(r"<(script|style)\b.*?</\1>", re.S)
 _TAGS = re.compile(r"<[^>]+>")

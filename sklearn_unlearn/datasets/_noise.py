@@ -20,7 +20,7 @@ def inject_label_noise(
 
     Parameters
     ----------
-    y : array-like of shape (n_samples,)
+    y : array_like of shape (n_samples,)
         Clean labels (any type); not modified.
     rate : float in [0, 1)
         Share of rows chosen as errors.

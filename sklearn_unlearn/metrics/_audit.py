@@ -162,22 +162,22 @@ def membership_audit(
 
     Parameters
     ----------
-    estimator : fitted classifier with ``predict_proba`` and ``classes_``
+    estimator : fitted classifier with predict_proba and classes_
         The model under audit: after ``forget``, or any scikit-learn classifier.
-    X_members : array-like of shape (n_members, n_features)
+    X_members : array_like of shape (n_members, n_features)
         Rows whose membership is in question (e.g. the forgotten rows).
-    y_members : array-like of shape (n_members,)
+    y_members : array_like of shape (n_members,)
         Their labels (as trained: for a label error, the wrong label).
-    X_nonmembers : array-like of shape (n_nonmembers, n_features)
+    X_nonmembers : array_like of shape (n_nonmembers, n_features)
         Rows from the same distribution that the model never trained on (at least 20).
-    y_nonmembers : array-like of shape (n_nonmembers,)
+    y_nonmembers : array_like of shape (n_nonmembers,)
         Their labels, drawn as the members' were: to audit rows with wrong labels, give the
         non-members wrong labels the same way, or a model that never saw the members will
         still score them apart (it is surer of true labels than its shadows are).
-    X_reference : array-like, optional
+    X_reference : array_like, optional
         Rows to train the shadows on, from the same distribution, none of them a member
         or a non-member (e.g. the rows the model keeps, or other held-out rows).
-    y_reference : array-like, optional
+    y_reference : array_like, optional
         Their labels.
     n_shadow : int, default=8
         Shadow models.
@@ -280,9 +280,9 @@ def train_shadows(estimator, X, y, *, n_shadow: int = 8, random_state=None, n_jo
     ----------
     estimator : classifier
         Cloned with its parameters (``sklearn.base.clone``: unfitted).
-    X : array-like of shape (n_samples, n_features)
+    X : array_like of shape (n_samples, n_features)
         Reference rows.
-    y : array-like of shape (n_samples,)
+    y : array_like of shape (n_samples,)
         Their labels.
     n_shadow : int, default=8
         How many shadows (at least 2).
@@ -322,11 +322,11 @@ def logit_confidence(estimator, X, y) -> np.ndarray:
 
     Parameters
     ----------
-    estimator : fitted classifier with ``predict_proba`` and ``classes_``
+    estimator : fitted classifier with predict_proba and classes_
         The model.
-    X : array-like
+    X : array_like
         Rows.
-    y : array-like
+    y : array_like
         Their labels, among ``estimator.classes_``.
 
     Returns

@@ -124,7 +124,7 @@ def unlearning_error(
     ----------
     clf : UnlearnableClassifier
         Fitted model (its ``training_trace_`` is recorded by ``fit``).
-    X, y : array-like
+    X, y : array_like
         Training rows; ``n_rows`` of them (at random) form the Hessian batch.
     sigma : {"sqrt_top_eig", "top_eig"}, default="sqrt_top_eig"
         ``sqrt(|λ_max|)`` as in the authors' code, or ``|λ_max|`` as the paper's

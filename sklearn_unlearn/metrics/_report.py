@@ -38,7 +38,7 @@ def membership_inference(clf, X_retain, X_forget, X_test) -> float:
     ----------
     clf : UnlearnableClassifier
         Fitted model.
-    X_retain, X_forget, X_test : array-like
+    X_retain, X_forget, X_test : array_like
         Rows the model keeps, rows it should have forgotten, rows it never saw.
 
     Returns
@@ -74,17 +74,17 @@ def forget_report(
     ----------
     clf : UnlearnableClassifier
         The model to judge.
-    X_retain, y_retain : array-like
+    X_retain, y_retain : array_like
         Rows the model keeps.
-    X_forget, y_forget : array-like
+    X_forget, y_forget : array_like
         Rows it should have forgotten, with the labels it was trained with.
-    X_test, y_test : array-like
+    X_test, y_test : array_like
         Held-out rows.
     reference : UnlearnableClassifier, optional
         Usually the model retrained without the forget rows: its values are reported
         under ``reference_*`` keys, since the ideal MIA and forget accuracy are its
         values, not zero.
-    X_reference, y_reference : array-like, optional
+    X_reference, y_reference : array_like, optional
         Rows to train shadow models on (neither forget nor test rows; the retain rows
         serve). With them the report adds the per-row membership audit of the forget rows
         against the test rows (``membership_audit``): ``audit_auc``,

@@ -116,7 +116,7 @@ class SklearnNetMixin:
         return tags
 
     def validate_settings(self) -> None:
-        """Check every parameter against ``_parameter_constraints`` (clear errors that name it)."""
+        """Check every parameter against its constraints (clear errors that name it)."""
         validate_parameter_constraints(
             self._parameter_constraints, self.get_params(deep=False), caller_name=type(self).__name__
         )
@@ -137,10 +137,10 @@ class SklearnNetMixin:
 
         Parameters
         ----------
-        X : array-like, sparse matrix, DataFrame or torch Dataset of shape (n_samples, n_features)
+        X : array_like, sparse matrix, DataFrame or torch Dataset of shape (n_samples, n_features)
             Numeric features; images may be ``(n, channels, height, width)``. A Dataset of
             ``(x, y)`` pairs (skorch's, a ``TensorDataset``, your own) is read into arrays.
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        y : array_like of shape (n_samples,) or (n_samples, n_outputs)
             The targets (optional with a Dataset that holds them).
         **fit_params
             Passed to the module's ``forward`` in every call (training and the importance pass).
@@ -175,11 +175,11 @@ class SklearnNetMixin:
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array_like of shape (n_samples, n_features)
             Rows to train on.
-        y : array-like
+        y : array_like
             Their targets.
-        classes : array-like, optional
+        classes : array_like, optional
             All the labels, for a classifier's first call (as in scikit-learn).
         **fit_params
             ``epochs=`` sets the number of epochs; the rest go to the module's ``forward``.
@@ -219,7 +219,7 @@ class SklearnNetMixin:
 
         Parameters
         ----------
-        X, y : array-like
+        X, y : array_like
             The rows and targets given to ``fit``.
         **fit_params
             Passed to skorch.
@@ -343,9 +343,9 @@ class SklearnNetMixin:
 
         Parameters
         ----------
-        X : array-like or Dataset
+        X : array_like or Dataset
             Rows.
-        y : array-like, optional
+        y : array_like, optional
             Targets.
 
         Returns

@@ -72,9 +72,9 @@ class SklearnNetClassifier(SklearnNetMixin, NeuralNetClassifier):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array_like of shape (n_samples, n_features)
             Rows, checked against the fitted features.
-        y : array-like of shape (n_samples,)
+        y : array_like of shape (n_samples,)
             Their labels, all among ``classes_``.
         name : str, default="X"
             How errors name ``X`` (``y`` is named after it).
@@ -102,7 +102,7 @@ class SklearnNetClassifier(SklearnNetMixin, NeuralNetClassifier):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array_like of shape (n_samples, n_features)
             Rows to predict.
 
         Returns
@@ -120,7 +120,7 @@ class SklearnNetClassifier(SklearnNetMixin, NeuralNetClassifier):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array_like of shape (n_samples, n_features)
             Rows to predict.
 
         Returns

@@ -59,9 +59,9 @@ class SklearnNetRegressor(SklearnNetMixin, NeuralNetRegressor):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array_like of shape (n_samples, n_features)
             Rows, checked against the fitted features.
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        y : array_like of shape (n_samples,) or (n_samples, n_outputs)
             Their numeric targets.
         name : str, default="X"
             How errors name ``X`` (``y`` is named after it).
@@ -98,7 +98,7 @@ class SklearnNetRegressor(SklearnNetMixin, NeuralNetRegressor):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array_like of shape (n_samples, n_features)
             Rows to predict.
 
         Returns
@@ -134,7 +134,7 @@ def check_targets(y, n_rows: int, *, name: str = "y", with_ndim: bool = False):
 
     Parameters
     ----------
-    y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+    y : array_like of shape (n_samples,) or (n_samples, n_outputs)
         The targets.
     n_rows : int
         Rows of ``X``.

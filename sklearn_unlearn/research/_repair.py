@@ -140,9 +140,9 @@ def identify_causes(
     ----------
     clf : UnlearnableClassifier
         Fitted model.
-    X_train, y_train : array-like
+    X_train, y_train : array_like
         The rows it was trained on, with the labels it was trained with.
-    X_fail, y_fail : array-like
+    X_fail, y_fail : array_like
         Rows it gets wrong, with their correct labels.
     method : {"ewc", "influence"}, default="ewc"
         ``"ewc"``: ``r(z) = ℓ(z; θ̂₊F) − ℓ(z; θ̂)`` where ``θ̂₊F`` takes ``steps`` SGD
@@ -211,7 +211,7 @@ def repair(
     ----------
     clf : UnlearnableClassifier
         Fitted model; changed in place and returned.
-    X_train, y_train, X_fail, y_fail : array-like
+    X_train, y_train, X_fail, y_fail : array_like
         As in ``identify_causes``.
     treatment : {"forget", "finetune", "newton", "ewc_ascent"}, default="forget"
         ``"forget"`` runs ``clf.forget`` (its ``forget_method``, ASSD by default, with

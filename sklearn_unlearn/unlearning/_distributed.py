@@ -33,7 +33,7 @@ def distributed_importances(clf, X, y, *, group=None) -> Importances:
     ----------
     clf : unlearnable estimator
         Fitted, with the same weights in every process (e.g. loaded from one file).
-    X, y : array-like
+    X, y : array_like
         This process's shard of the rows (any size, empty allowed).
     group : torch.distributed process group, optional
         Defaults to the whole world.

@@ -84,7 +84,7 @@ class UnlearnMixin:
         return super().set_params(**rest) if rest else self
 
     def validate_settings(self) -> Unlearner:
-        """Check every parameter (``_parameter_constraints``) and build the forget strategy.
+        """Check every parameter against its constraints and build the forget strategy.
 
         Runs at the start of ``fit`` and of every ``forget``, so a parameter changed with
         ``set_params`` after fitting is checked before it is used.
@@ -155,7 +155,7 @@ class UnlearnMixin:
         ----------
         net : skorch.NeuralNet
             This estimator.
-        X, y : array-like, optional
+        X, y : array_like, optional
             The training rows.
         **kwargs
             skorch's other arguments.
@@ -286,9 +286,9 @@ class UnlearnMixin:
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array_like of shape (n_samples, n_features)
             Rows the model keeps.
-        y : array-like
+        y : array_like
             Their targets, as trained.
 
         Returns
@@ -324,11 +324,11 @@ class UnlearnMixin:
 
         Parameters
         ----------
-        X : array-like of shape (n_forget, n_features)
+        X : array_like of shape (n_forget, n_features)
             Rows to forget, as given to ``fit``.
-        y : array-like
+        y : array_like
             The targets they were trained with.
-        X_retain, y_retain : array-like, optional
+        X_retain, y_retain : array_like, optional
             All the rows the model keeps, that is the training rows minus ``X``
             (checked); required by ``"finetune"`` and ``"retrain"``. ASSD/SSD then take
             their importances from these rows, as the authors' code does.

@@ -36,7 +36,7 @@ def make_unlearner(method: str | Unlearner, params: dict[str, Any] | None = None
 
     Parameters
     ----------
-    method : str or object with ``forget(host, request)``
+    method : str or strategy object
         A name from ``UNLEARNERS`` or a strategy object.
     params : dict, optional
         Hyper-parameters to set on it (``{"alpha": 5}`` for ``forget_method__alpha=5``).
@@ -45,7 +45,7 @@ def make_unlearner(method: str | Unlearner, params: dict[str, Any] | None = None
     Returns
     -------
     Unlearner
-        Validated against its ``_parameter_constraints`` when it has them.
+        Validated against its parameter constraints when it has them.
     """
     params = dict(params or {})
     if isinstance(method, str):
