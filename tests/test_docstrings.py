@@ -110,7 +110,10 @@ def test_every_public_class_and_function_is_in_the_api_reference():
     from pathlib import Path
 
     api = (Path(__file__).resolve().parents[1] / "docs" / "api.md").read_text()
-    listed = set(re.findall(r"^::: (\S+)", api, re.M))
+    entries = re.findall(r"^::: (\S+)", api, re.M)
+    short = [entry.rsplit(".", 1)[-1] for entry in entries]
+    assert len(set(short)) == len(short), f"listed twice: {sorted({n for n in short if short.count(n) > 1})}"
+    listed = set(entries)
     missing = []
     for package in PUBLIC_PACKAGES:
         module = importlib.import_module(package)

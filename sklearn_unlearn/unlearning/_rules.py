@@ -82,7 +82,7 @@ def percentile(values: Tensor, q: float) -> float:
 
 
 def assd_alpha(imp_D: Mapping[str, Tensor], imp_Df: Mapping[str, Tensor], n_forget: int, n_total: int) -> float:
-    """ASSD's selection threshold: the ``p``-th percentile of ``I_Df / I_D`` (one global value).
+    """ASSD's selection threshold: the ``p``-th percentile of ``I_Df / I_Dr`` (one global value).
 
     Parameters
     ----------
