@@ -33,9 +33,7 @@ MODULE_CHECK = (
 CLASS_NAME = "expects the class to be called NeuralNetClassifier in a message or repr"
 EXTRA_CALLS = "fit also calls the module for its importance pass (and a two-row shape check), so more calls"
 ARRAYS = "X is read into one array per row: dict inputs are refused by name"
-DIVERGED = (
-    "the test's toy setting trains to a NaN loss (plain skorch too); fit refuses NaN weights with a clear error"
-)
+DIVERGED = "the test's toy setting trains to a NaN loss (plain skorch too); fit refuses NaN weights with a clear error"
 EXPECTED_FAILURES: dict[str, str] = {
     "TestNeuralNet::test_with_initialized_module_other_params": DIVERGED,
     "TestNeuralNet::test_fit_params_passed_to_train_split": DIVERGED,
