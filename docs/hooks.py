@@ -30,9 +30,10 @@ process.stdout.write(JSON.stringify(out));
 
 
 def on_files(files, config):
+    # Plots, and the results files themselves as pages, so a figure's source opens from the site.
     results = Path(config["docs_dir"]).parent / "benchmarks" / "results"
-    for png in sorted(results.glob("*/*.png")):
-        files.append(File.generated(config, f"results/{png.parent.name}/{png.name}", abs_src_path=str(png)))
+    for path in sorted([*results.glob("*/*.png"), *results.glob("*/*.md")]):
+        files.append(File.generated(config, f"results/{path.parent.name}/{path.name}", abs_src_path=str(path)))
     return files
 
 
@@ -40,6 +41,8 @@ _RESULTS_LINE = re.compile(r"^<!-- results: (\S+?\.md)(?: (\d+))? -->$", re.M)
 
 
 def on_page_markdown(markdown, page, config, files):
+    if page.file.src_uri.startswith("results/"):
+        return markdown
     results = Path(config["docs_dir"]).parent / "benchmarks" / "results"
 
     def tables(match: re.Match) -> str:
@@ -53,7 +56,10 @@ def on_page_markdown(markdown, page, config, files):
             raise PluginError(f"{match.group(1)} (included by {page.file.src_path}) holds no table.")
         keep = found[: int(match.group(2))] if match.group(2) else found
         command = re.search(r"^Command: `([^`]+)`", text, re.M)
-        origin = f"`benchmarks/results/{match.group(1)}`" + (f", written by `{command.group(1)}`" if command else "")
+        link = "/".join([".."] * page.file.src_uri.count("/") + ["results", match.group(1)])
+        origin = f"[`benchmarks/results/{match.group(1)}`]({link})" + (
+            f", written by `{command.group(1)}`" if command else ""
+        )
         return "\n\n".join(t.strip() for t in keep) + f"\n\n<small>From {origin}.</small>"
 
     return _RESULTS_LINE.sub(tables, markdown)

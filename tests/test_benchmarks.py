@@ -200,3 +200,9 @@ def test_processes_quick(capsys):
 def test_demo_quick(capsys):
     assert load_benchmark("demo").main(["--quick"]) == 0
     assert "default: relabel stage, guarded" in capsys.readouterr().out
+
+
+def test_research_tools_quick(capsys):
+    assert load_benchmark("research_tools").main(["--quick"]) == 0
+    out = capsys.readouterr().out
+    assert "Single-gradient unlearning" in out and "ranking AUC" in out and "failure-set accuracy % after" in out

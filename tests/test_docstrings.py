@@ -214,3 +214,42 @@ def test_documented_defaults_are_the_signatures(name):
         if param in signature.parameters and not _same_default(documented, signature.parameters[param].default)
     }
     assert not wrong, wrong
+
+
+def _figure_checker():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "tools" / "check_figures.py"
+    spec = importlib.util.spec_from_file_location("check_figures", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_figure_on_the_docs_pages_is_held_by_a_results_file():
+    """A measured figure in the README or docs/ is one that a results file the page names holds."""
+    from pathlib import Path
+
+    checker = _figure_checker()
+    root = Path(__file__).resolve().parents[1]
+    pages = [root / "README.md", *sorted((root / "docs").glob("*.md"))]
+    problems = [problem for page in pages for problem in checker.untraced_figures(page)]
+    assert not problems, "\n".join(problems)
+
+
+def test_the_figure_check_finds_a_figure_no_source_holds(tmp_path):
+    checker = _figure_checker()
+    page = tmp_path / "page.md"
+    page.write_text(
+        "The default reaches 82.92 % and the baseline 82.83 % (`x = 0.125` is code).\n\n"
+        "<!-- figures: demo/demo.md -->\n"
+    )
+    assert checker.untraced_figures(page) == []
+    page.write_text("The default reaches 82.97 % and 8.33 %; a range 0.51–0.99 s.\n\n<!-- figures: demo/demo.md -->\n")
+    assert [p.split(": ", 1)[1].split(" in ")[0] for p in checker.untraced_figures(page)] == [
+        "'82.97 %'",
+        "'0.51–0.99 s'",
+    ]
+    page.write_text("Reaches 82.92 %.\n\n<!-- figures: demo/missing.md -->\n")
+    assert any("does not exist" in p for p in checker.untraced_figures(page))

@@ -7,7 +7,7 @@ the training rows that caused the failures and remove their effect:
    would raise its loss, ``r(z) ≈ log p(z|θ̂) − log p(z|θ̂₊F)``; rows with ``r(z) > 0``
    are the causes (the paper's rule), or the ``top_k`` / ``top_frac`` highest.
 2. ``repair`` identifies the causes, then forgets them with the classifier's own
-   ``forget`` (ASSD by default) or one of the paper's treatments: fine-tune on the other
+   ``forget`` (the default forget: ASSD's selection moved by the relabel stage) or one of the paper's treatments: fine-tune on the other
    rows, a diagonal Newton step, or EWC-anchored gradient ascent.
 """
 
@@ -214,7 +214,7 @@ def repair(
     X_train, y_train, X_fail, y_fail : array_like
         As in ``identify_causes``.
     treatment : {"forget", "finetune", "newton", "ewc_ascent"}, default="forget"
-        ``"forget"`` runs ``clf.forget`` (its ``forget_method``, ASSD by default, with
+        ``"forget"`` runs ``clf.forget`` (its ``forget_method``; by default ASSD's selection moved by the relabel stage, with
         the other rows as retain rows when the method needs them); the others are the
         paper's treatments, reconstructed from its description: one epoch on the rows
         that are not causes, ``NewtonStep``, ``EWCAscent``.

@@ -33,10 +33,10 @@ def flipped_digits():
 @pytest.mark.parametrize("method", ["ewc", "influence"])
 def test_causes_rank_the_flipped_rows_first(flipped_digits, method):
     clf, X_train, y_noisy, flipped, X_test, y_test, fail = flipped_digits
-    assert fail.sum() >= 20  # the flipped block does cause failures (measured 33)
+    assert fail.sum() >= 20  # the flipped block does cause failures (34 in benchmarks.research_tools)
     before = weights(clf)
     causes = identify_causes(clf, X_train, y_noisy, X_test[fail], y_test[fail], method=method)
-    assert roc_auc_score(flipped, causes.scores) > 0.95  # measured 0.978 (ewc), 0.999 (influence)
+    assert roc_auc_score(flipped, causes.scores) > 0.95  # 0.976 (ewc), 0.999 (influence)
     assert causes.mask.dtype == bool and causes.mask.sum() == (causes.scores > 0).sum()
     assert_same_weights(before, clf)  # scoring never changes the model
     top = identify_causes(clf, X_train, y_noisy, X_test[fail], y_test[fail], method=method, top_k=flipped.sum())
@@ -51,18 +51,21 @@ def test_repair_fixes_the_failures_without_losing_test_accuracy(flipped_digits, 
     repaired = repair(
         copy.deepcopy(clf), X_train, y_noisy, X_test[fail], y_test[fail], treatment=treatment, top_k=flipped.sum()
     )
-    assert repaired.score(X_test[fail], y_test[fail]) > 0.8  # from 0 (measured 0.94 for both)
-    assert repaired.score(X_test, y_test) >= base_test - 0.01  # measured +5.5 pt, +5.9 pt
+    assert repaired.score(X_test[fail], y_test[fail]) > 0.8  # from 0 (0.94 newton, 0.85 finetune)
+    assert repaired.score(X_test, y_test) >= base_test - 0.01  # +5.7 pt, +5.4 pt
     entry = repaired.forget_log_[-1]
     assert entry["causes"] == flipped.sum() and entry["cause_method"] == "ewc"
 
 
 def test_repair_with_the_default_forget_runs_assd_and_logs(flipped_digits):
-    # ASSD does not repair this case (failure accuracy stays 0): reported, not hidden.
     clf, X_train, y_noisy, flipped, X_test, y_test, fail = flipped_digits
+    base_test = clf.score(X_test, y_test)
     repaired = repair(copy.deepcopy(clf), X_train, y_noisy, X_test[fail], y_test[fail], top_k=flipped.sum())
     assert repaired.forget_log_[-1]["method"] == "assd"
     assert repaired.n_train_ == len(X_train) - flipped.sum()
+    # The relabel stage repairs the failures (0 -> 0.94 in benchmarks.research_tools) at no test cost.
+    assert repaired.score(X_test[fail], y_test[fail]) > 0.8
+    assert repaired.score(X_test, y_test) >= base_test - 0.01
 
 
 def test_bad_arguments_name_the_problem(flipped_digits):
