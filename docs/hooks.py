@@ -42,6 +42,7 @@ _RESULTS_LINE = re.compile(r"^<!-- results: (\S+?\.md)(?: (\d+))? -->$", re.M)
 
 def on_page_markdown(markdown, page, config, files):
     if page.file.src_uri.startswith("results/"):
+        page.meta["hide"] = ["navigation", "toc"]  # results tables are wide: give them the page
         return markdown
     results = Path(config["docs_dir"]).parent / "benchmarks" / "results"
 
