@@ -47,7 +47,7 @@ from sklearn_unlearn.datasets import inject_label_noise
 from sklearn_unlearn.metrics import membership_inference
 
 from . import beyond_regression
-from .beyond_goals import goal_table, repeated_table, scorecard, winners
+from .beyond_goals import at_a_glance, goal_table, repeated_table, scorecard, winners
 from .common import RESULTS, add_data_dir, command_line, machine_line, markdown, timed, write_report
 from .tasks import RATES, TASKS, Task, load_task
 
@@ -253,6 +253,10 @@ def summarise_all(out: Path, argv: list[str] | None) -> int:
         "gain where it gains >= 1 pt, time <= 10 % of retrain; deletion: test within 0.5 pt of retrain, MIA no "
         "farther from retrain's than the baseline's, time. 'winner': the method other than retrain that meets the "
         "most goals in the cell (ties: higher test accuracy).",
+        "",
+        "## The default at a glance (goals met / cells where the goal applies)",
+        "",
+        markdown(at_a_glance(goals), ".2f"),
         "",
         "## Scorecard (cells meeting each goal)",
         "",

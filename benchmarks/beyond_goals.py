@@ -122,6 +122,34 @@ def scorecard(goals: pd.DataFrame) -> pd.DataFrame:
     ).reset_index()
 
 
+def at_a_glance(goals: pd.DataFrame, method: str = "default") -> pd.DataFrame:
+    """Per data set and task: the goals ``method`` meets ("met / cells it applies to") and its Δtest next to retrain's."""
+    card = scorecard(goals).set_index(["dataset", "task", "method"])
+    rows = []
+    for (dataset, task), block in card.groupby(level=["dataset", "task"], sort=False):
+        if (dataset, task, method) not in block.index:
+            continue
+        mine = block.loc[(dataset, task, method)]
+        retrain = block.loc[(dataset, task, "retrain")] if (dataset, task, "retrain") in block.index else None
+        rows.append(
+            {
+                "dataset": dataset,
+                "task": task,
+                "cells": int(mine.cells),
+                "forgets": f"{int(mine.forget_goal)} / {int(mine.forget_cells)}",
+                "keeps the model": f"{int(mine.test_goal)} / {int(mine.cells)}",
+                "recovers": f"{int(mine.recovery_goal)} / {int(mine.recovery_cells)}",
+                "is cheap": f"{int(mine.time_goal)} / {int(mine.cells)}",
+                f"{method} mean Δtest pt": round(float(mine.mean_dtest_pt), 2),
+                f"{method} worst Δtest pt": round(float(mine.worst_dtest_pt), 2),
+                "retrain mean Δtest pt": round(float(retrain.mean_dtest_pt), 2)
+                if retrain is not None
+                else float("nan"),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def winners(goals: pd.DataFrame) -> pd.DataFrame:
     """Per data set and task: how many cells each method won."""
     won = goals[goals.winner != ""].groupby(["dataset", "task", "method"], sort=False).size()

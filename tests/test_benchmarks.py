@@ -136,6 +136,13 @@ def test_the_goal_checks_on_hand_made_cells(tmp_path):
     assert beyond.main(["--summarise", "--out", str(tmp_path)]) == 0
     report = (tmp_path / "beyond.md").read_text()
     assert "## Scorecard" in report and "## Winners" in report
+    from benchmarks.beyond_goals import at_a_glance
+
+    glance = at_a_glance(goal_table(pd.DataFrame(errors + deletion))).set_index("task")
+    assert glance.loc["errors", "forgets"] == "1 / 1" and glance.loc["errors", "is cheap"] == "1 / 1"
+    assert glance.loc["deletion", "keeps the model"] == "1 / 1"
+    assert glance.loc["errors", "retrain mean Δtest pt"] == 2.0
+    assert report.index("## The default at a glance") < report.index("## Scorecard")
 
 
 def test_systematic_errors_take_one_region_of_one_class():
