@@ -93,7 +93,8 @@ class Relabel(BaseUnlearner):
     Parameters
     ----------
     steps : int or "auto", default="auto"
-        Adam steps. ``"auto"``: enough for each forget row to be seen about ten times,
+        Adam steps. ``"auto"``: enough for each row to correct (a forget row the model still
+        gives its label; the others are left out of the forget term) to be seen about ten times,
         at least 15, and at most what keeps the stage's rows within 5 % of the rows
         training processed (the training trace counts them), unless that is below 15;
         then, while more than one forget row in ten still gets its given label, five more
@@ -146,18 +147,29 @@ class Relabel(BaseUnlearner):
             return ForgetOutcome(None, {"steps": 0, "note": "no repair rows (set_guard_rows gives some): skipped"})
         module = host.module_
         correcting = request.reason == "correction"
-        target = belief_without_label(host.probabilities(request.X_forget), request.y_forget) if correcting else None
+        X_correct, target = None, None
+        if correcting:
+            # Only the rows the model still gives their wrong label have something to correct; a
+            # row it already predicts otherwise would add steps (and drift) and nothing else.
+            proba = host.probabilities(request.X_forget)
+            still = proba.argmax(dim=1).cpu() == request.y_forget.cpu()
+            if not bool(still.any()):
+                return ForgetOutcome(None, {"steps": 0, "note": "no forget row gets its given label: nothing to correct"})
+            X_correct = request.X_forget[still]
+            target = belief_without_label(proba[still], request.y_forget[still])
         masks, share = self._movable(host, request)
-        steps = self._steps(host, request)
+        steps = self._steps(host, len(X_correct) if correcting else request.n_forget)
         before = copy.deepcopy(module.state_dict())
         until = (request.X_forget, request.y_forget) if correcting and self.steps == "auto" else None
-        steps = self._train(host, module, repair, request.X_forget, target, masks, steps, until)
+        steps = self._train(host, module, repair, X_correct, target, masks, steps, until)
         # The control: the same steps on the same batches without the forget rows' targets.
         control = copy.deepcopy(module) if correcting else None
         if control is not None:
             control.load_state_dict(before)
             self._train(host, control, repair, None, None, masks, steps)
         details = {"steps": steps, "lr": self.lr, "repair_rows": len(repair[1]), "weights_share": share}
+        if correcting:
+            details["rows_corrected"] = len(X_correct)
         if masks is not None:
             details["selected_per_parameter"] = {k: int(m.sum()) for k, m in masks.items()}
         details["target"] = "belief without the label" if correcting else "none (deletion: repair rows only)"
@@ -207,10 +219,10 @@ class Relabel(BaseUnlearner):
             p.grad = None
         return taken
 
-    def _steps(self, host: ForgetHost, request: ForgetRequest) -> int:
+    def _steps(self, host: ForgetHost, n_rows: int) -> int:
         if self.steps != "auto":
             return int(self.steps)
-        visits = math.ceil(_VISITS * request.n_forget / self.batch_size)
+        visits = math.ceil(_VISITS * n_rows / self.batch_size)
         budget = int(_BUDGET * host.trace.n_rows_seen / (2 * self.batch_size))
         return int(min(max(visits, _MIN_STEPS), max(budget, _MIN_STEPS)))
 

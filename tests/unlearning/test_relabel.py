@@ -75,6 +75,23 @@ def test_without_repair_rows_the_relabel_stage_says_so_and_changes_nothing(memor
     assert_same_weights(before, model)
 
 
+def test_rows_the_model_already_predicts_otherwise_are_not_corrected(memorised):
+    clf, X, y, wrong, *_ = memorised
+    model = copy.deepcopy(clf)
+    predicted = model.predict(X[wrong])
+    still = predicted == y[wrong]
+    assert 0 < still.sum() < len(still)  # some memorised, some not
+    model.forget(X[wrong], y[wrong], guard=False)
+    assert model.forget_log_[-1]["rows_corrected"] == still.sum()
+    # Only rows whose (wrong) label the model does not predict: nothing to correct, nothing moves.
+    model = copy.deepcopy(clf)
+    before = weights(model)
+    model.forget(X[wrong][~still], y[wrong][~still])
+    entry = model.forget_log_[-1]
+    assert "nothing to correct" in entry["note"] and entry["steps"] == 0
+    assert_same_weights(before, model)
+
+
 def test_the_same_correction_gives_the_same_model(memorised):
     clf, X, y, wrong, *_ = memorised
     a = copy.deepcopy(clf).forget(X[wrong], y[wrong])
