@@ -154,7 +154,9 @@ class Relabel(BaseUnlearner):
             proba = host.probabilities(request.X_forget)
             still = proba.argmax(dim=1).cpu() == request.y_forget.cpu()
             if not bool(still.any()):
-                return ForgetOutcome(None, {"steps": 0, "note": "no forget row gets its given label: nothing to correct"})
+                return ForgetOutcome(
+                    None, {"steps": 0, "note": "no forget row gets its given label: nothing to correct"}
+                )
             X_correct = request.X_forget[still]
             target = belief_without_label(proba[still], request.y_forget[still])
         masks, share = self._movable(host, request)
