@@ -32,8 +32,8 @@ process.stdout.write(JSON.stringify(out));
 def on_files(files, config):
     # Plots, and the results files themselves as pages, so a figure's source opens from the site.
     results = Path(config["docs_dir"]).parent / "benchmarks" / "results"
-    for path in sorted([*results.glob("*/*.png"), *results.glob("*/*.md")]):
-        files.append(File.generated(config, f"results/{path.parent.name}/{path.name}", abs_src_path=str(path)))
+    for path in sorted([*results.glob("*/*.png"), *results.glob("*/**/*.md")]):
+        files.append(File.generated(config, f"results/{path.relative_to(results).as_posix()}", abs_src_path=str(path)))
     return files
 
 

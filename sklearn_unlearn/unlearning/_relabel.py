@@ -29,10 +29,36 @@ _EXTRA = 4
 
 
 @torch.no_grad()
-def _done(module, rows: tuple[torch.Tensor, torch.Tensor]) -> bool:
+def _done(module, rows: tuple[torch.Tensor, torch.Tensor], share: float = _DONE) -> bool:
     X, y = rows
     predicted = module(X.to(device_of(module))).argmax(dim=1).cpu()
-    return float((predicted == y).float().mean()) <= _DONE
+    return float((predicted == y).float().mean()) <= share
+
+
+def memorised(agreement: float, n_forget: int, kept_error: float, n_kept: int) -> bool:
+    """Whether the model gives the forget rows their labels more often than chance explains.
+
+    A model that never learned a row's wrong label still predicts it wherever it errs; so it
+    agrees with wrong labels about as often as it errs on rows it keeps. Only agreement above
+    that, by more than two standard errors of the difference, is memorisation.
+
+    Parameters
+    ----------
+    agreement : float
+        Share of the forget rows the model predicts with their given label.
+    n_forget : int
+        Number of forget rows.
+    kept_error : float
+        Share of a sample of kept rows the model gets wrong.
+    n_kept : int
+        Size of that sample.
+
+    Returns
+    -------
+    bool
+    """
+    spread = math.sqrt(agreement * (1 - agreement) / max(n_forget, 1) + kept_error * (1 - kept_error) / max(n_kept, 1))
+    return agreement > kept_error + 2 * spread
 
 
 def belief_without_label(proba: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -147,23 +173,31 @@ class Relabel(BaseUnlearner):
             return ForgetOutcome(None, {"steps": 0, "note": "no repair rows (set_guard_rows gives some): skipped"})
         module = host.module_
         correcting = request.reason == "correction"
-        X_correct, target = None, None
+        X_correct, target, done_at = None, None, _DONE
         if correcting:
-            # Only the rows the model still gives their wrong label have something to correct; a
-            # row it already predicts otherwise would add steps (and drift) and nothing else.
             proba = host.probabilities(request.X_forget)
             still = proba.argmax(dim=1).cpu() == request.y_forget.cpu()
-            if not bool(still.any()):
-                return ForgetOutcome(
-                    None, {"steps": 0, "note": "no forget row gets its given label: nothing to correct"}
+            kept_error = float((host.probabilities(repair[0]).argmax(dim=1).cpu() != repair[1].cpu()).float().mean())
+            agreement = float(still.float().mean())
+            if not memorised(agreement, len(still), kept_error, len(repair[1])):
+                # A model predicts a wrong label about as often as it errs on rows it keeps when it
+                # never memorised them (the label is then often the likelier class): pulling those
+                # rows away moves the model off what it learned from everything else.
+                note = (
+                    f"the model gives {agreement:.1%} of the forget rows their label and errs on {kept_error:.1%} "
+                    "of the kept rows: nothing memorised to correct"
                 )
+                return ForgetOutcome(None, {"steps": 0, "note": note, "forget_agreement": agreement})
+            # Only the rows the model still gives their wrong label have something to correct; a
+            # row it already predicts otherwise would add steps (and drift) and nothing else.
             X_correct = request.X_forget[still]
             target = belief_without_label(proba[still], request.y_forget[still])
+            done_at = max(_DONE, kept_error)
         masks, share = self._movable(host, request)
         steps = self._steps(host, len(X_correct) if correcting else request.n_forget)
         before = copy.deepcopy(module.state_dict())
         until = (request.X_forget, request.y_forget) if correcting and self.steps == "auto" else None
-        steps = self._train(host, module, repair, X_correct, target, masks, steps, until)
+        steps = self._train(host, module, repair, X_correct, target, masks, steps, until, done_at)
         # The control: the same steps on the same batches without the forget rows' targets.
         control = copy.deepcopy(module) if correcting else None
         if control is not None:
@@ -177,7 +211,9 @@ class Relabel(BaseUnlearner):
         details["target"] = "belief without the label" if correcting else "none (deletion: repair rows only)"
         return ForgetOutcome(None, details, control)
 
-    def _train(self, host: ForgetHost, module, repair, X_f, target, masks, steps: int, until=None) -> int:
+    def _train(
+        self, host: ForgetHost, module, repair, X_f, target, masks, steps: int, until=None, done_at: float = _DONE
+    ) -> int:
         """Adam steps on the repair rows, plus the forget rows' targets when given; the steps taken.
 
         With ``until`` (the forget rows and their labels) the steps go on past ``steps``, five
@@ -213,7 +249,7 @@ class Relabel(BaseUnlearner):
             for _ in range(steps):
                 step()
             taken = steps
-            while until is not None and taken < _EXTRA * steps and not _done(module, until):
+            while until is not None and taken < _EXTRA * steps and not _done(module, until, done_at):
                 for _ in range(_CHUNK):
                     step()
                 taken += _CHUNK

@@ -83,13 +83,33 @@ def test_rows_the_model_already_predicts_otherwise_are_not_corrected(memorised):
     assert 0 < still.sum() < len(still)  # some memorised, some not
     model.forget(X[wrong], y[wrong], guard=False)
     assert model.forget_log_[-1]["rows_corrected"] == still.sum()
-    # Only rows whose (wrong) label the model does not predict: nothing to correct, nothing moves.
+    # Only rows whose (wrong) label the model does not predict: nothing memorised, nothing moves.
     model = copy.deepcopy(clf)
     before = weights(model)
     model.forget(X[wrong][~still], y[wrong][~still])
     entry = model.forget_log_[-1]
-    assert "nothing to correct" in entry["note"] and entry["steps"] == 0
+    assert "nothing memorised to correct" in entry["note"] and entry["steps"] == 0
     assert_same_weights(before, model)
+
+
+def test_memorised_means_agreeing_more_often_than_the_model_errs():
+    from sklearn_unlearn.unlearning._relabel import memorised
+
+    assert memorised(0.6, 200, 0.02, 512)
+    assert not memorised(0.08, 18_000, 0.13, 512)  # agrees less often than it errs: chance
+    assert not memorised(0.15, 40, 0.13, 512)  # a little more, on few rows: within the noise
+    assert memorised(0.25, 4_000, 0.13, 512)
+
+
+def test_a_model_that_never_memorised_its_wrong_labels_is_left_as_it_is():
+    X, y = make_classification(1500, n_features=10, n_informative=4, flip_y=0.2, random_state=1)
+    y_noisy, _, wrong = inject_label_noise(y, 0.1, random_state=0, return_selected=True)
+    clf = UnlearnableClassifier(module__hidden_layer_sizes=(8,), max_epochs=5, random_state=0).fit(X, y_noisy)
+    assert clf.score(X[wrong], y_noisy[wrong]) < 1 - clf.score(X[~wrong], y_noisy[~wrong]) + 0.05
+    before = weights(clf)
+    clf.forget(X[wrong], y_noisy[wrong])
+    assert "nothing memorised to correct" in clf.forget_log_[-1]["note"]
+    assert_same_weights(before, clf)
 
 
 def test_the_same_correction_gives_the_same_model(memorised):
