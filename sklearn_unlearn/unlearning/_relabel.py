@@ -94,7 +94,7 @@ class Relabel(BaseUnlearner):
 
     For ``steps`` Adam steps the module minimises, on a batch of each,
 
-    ``CE(q_x, p(x)) over forget rows  +  CE(y, p(x)) over repair rows``
+    ``CE(q_x, p(x)) over forget rows it still predicts  +  CE(y, p(x)) over repair rows``
 
     where ``q_x`` is the model's class distribution on ``x`` before the forget with the given
     label's mass removed and the rest renormalised (``belief_without_label``), and the repair
@@ -103,7 +103,10 @@ class Relabel(BaseUnlearner):
     gradients still reach every weight). The module must return logits.
 
     This is the corrective case (``reason="correction"``): the labels are wrong, so the model
-    should stop predicting them. For a deletion request (``reason="deletion"``) the given
+    should stop predicting them. Only rows it still predicts with their label are pulled, and
+    only when it memorised: it must give the forget rows their labels more often than it errs
+    on the repair rows (``memorised``); a model that never learned the wrong labels is left
+    as it is, with the reason in ``forget_log_``. For a deletion request (``reason="deletion"``) the given
     labels are right and the target would push the model away from the truth; there the
     stage trains on the repair rows only.
 
