@@ -94,7 +94,7 @@ class Relabel(BaseUnlearner):
 
     For ``steps`` Adam steps the module minimises, on a batch of each,
 
-    ``CE(q_x, p(x)) over forget rows it still predicts  +  CE(y, p(x)) over repair rows``
+    ``CE(q_x, p(x)) over forget rows  +  CE(y, p(x)) over repair rows``
 
     where ``q_x`` is the model's class distribution on ``x`` before the forget with the given
     label's mass removed and the rest renormalised (``belief_without_label``), and the repair
@@ -103,8 +103,7 @@ class Relabel(BaseUnlearner):
     gradients still reach every weight). The module must return logits.
 
     This is the corrective case (``reason="correction"``): the labels are wrong, so the model
-    should stop predicting them. Only rows it still predicts with their label are pulled, and
-    only when it memorised: it must give the forget rows their labels more often than it errs
+    should stop predicting them. It runs only when the model memorised them: it must give the forget rows their labels more often than it errs
     on the repair rows (``memorised``); a model that never learned the wrong labels is left
     as it is, with the reason in ``forget_log_``. For a deletion request (``reason="deletion"``) the given
     labels are right and the target would push the model away from the truth; there the
@@ -122,11 +121,11 @@ class Relabel(BaseUnlearner):
     Parameters
     ----------
     steps : int or "auto", default="auto"
-        Adam steps. ``"auto"``: enough for each row to correct (a forget row the model still
-        gives its label; the others are left out of the forget term) to be seen about ten times,
+        Adam steps. ``"auto"``: enough for each forget row to be seen about ten times,
         at least 15, and at most what keeps the stage's rows within 5 % of the rows
         training processed (the training trace counts them), unless that is below 15;
-        then, while more than one forget row in ten still gets its given label, five more
+        then, while more than one forget row in ten (or, if higher, the share of repair rows
+        the model gets wrong) still gets its given label, five more
         at a time, up to four times as many (a strongly memorised row takes longer).
     lr : float, default=1e-3
         Adam's step size (its default): each weight moves at most about ``lr`` per step,
@@ -191,13 +190,13 @@ class Relabel(BaseUnlearner):
                     "of the kept rows: nothing memorised to correct"
                 )
                 return ForgetOutcome(None, {"steps": 0, "note": note, "forget_agreement": agreement})
-            # Only the rows the model still gives their wrong label have something to correct; a
-            # row it already predicts otherwise would add steps (and drift) and nothing else.
-            X_correct = request.X_forget[still]
-            target = belief_without_label(proba[still], request.y_forget[still])
+            # Every forget row takes part: for a row the model already predicts otherwise the target
+            # is close to what it predicts, which holds that row in place while the others move.
+            X_correct = request.X_forget
+            target = belief_without_label(proba, request.y_forget)
             done_at = max(_DONE, kept_error)
         masks, share = self._movable(host, request)
-        steps = self._steps(host, len(X_correct) if correcting else request.n_forget)
+        steps = self._steps(host, request.n_forget)
         before = copy.deepcopy(module.state_dict())
         until = (request.X_forget, request.y_forget) if correcting and self.steps == "auto" else None
         steps = self._train(host, module, repair, X_correct, target, masks, steps, until, done_at)
@@ -208,7 +207,8 @@ class Relabel(BaseUnlearner):
             self._train(host, control, repair, None, None, masks, steps)
         details = {"steps": steps, "lr": self.lr, "repair_rows": len(repair[1]), "weights_share": share}
         if correcting:
-            details["rows_corrected"] = len(X_correct)
+            details["forget_agreement"] = agreement
+            details["kept_error"] = kept_error
         if masks is not None:
             details["selected_per_parameter"] = {k: int(m.sum()) for k, m in masks.items()}
         details["target"] = "belief without the label" if correcting else "none (deletion: repair rows only)"
