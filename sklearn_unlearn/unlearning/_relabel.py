@@ -189,7 +189,9 @@ class Relabel(BaseUnlearner):
                     f"the model gives {agreement:.1%} of the forget rows their label and errs on {kept_error:.1%} "
                     "of the kept rows: nothing memorised to correct"
                 )
-                return ForgetOutcome(None, {"steps": 0, "note": note, "forget_agreement": agreement})
+                details = {"steps": 0, "note": note, "repair_rows": len(repair[1])}
+                details.update(forget_agreement=agreement, kept_error=kept_error)
+                return ForgetOutcome(None, details)
             # Every forget row takes part: for a row the model already predicts otherwise the target
             # is close to what it predicts, which holds that row in place while the others move.
             X_correct = request.X_forget
