@@ -137,14 +137,12 @@ def at_a_glance(goals: pd.DataFrame, method: str = "default") -> pd.DataFrame:
                 "task": task,
                 "cells": int(mine.cells),
                 "forgets": f"{int(mine.forget_goal)} / {int(mine.forget_cells)}",
-                "keeps the model": f"{int(mine.test_goal)} / {int(mine.cells)}",
+                "keeps model": f"{int(mine.test_goal)} / {int(mine.cells)}",
                 "recovers": f"{int(mine.recovery_goal)} / {int(mine.recovery_cells)}",
                 "is cheap": f"{int(mine.time_goal)} / {int(mine.cells)}",
-                f"{method} mean Δtest pt": round(float(mine.mean_dtest_pt), 2),
-                f"{method} worst Δtest pt": round(float(mine.worst_dtest_pt), 2),
-                "retrain mean Δtest pt": round(float(retrain.mean_dtest_pt), 2)
-                if retrain is not None
-                else float("nan"),
+                "mean Δtest pt": round(float(mine.mean_dtest_pt), 2),
+                "worst Δtest pt": round(float(mine.worst_dtest_pt), 2),
+                "retrain Δtest pt": round(float(retrain.mean_dtest_pt), 2) if retrain is not None else float("nan"),
             }
         )
     return pd.DataFrame(rows)
