@@ -83,6 +83,17 @@ def worker(kind: str, rows: int, epochs: int, hidden: tuple[int, ...], batch: in
             "processes": n,
         }
         out.write_text(json.dumps(result))
+    if kind != "plain":
+        _close_process_group()
+
+
+def _close_process_group() -> None:
+    """Wait for every process, then close the group: gloo's threads left running at exit can abort the process."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
 
 
 def launch(kind: str, processes: int, threads: int, args, out: Path) -> dict:

@@ -70,6 +70,12 @@ def main(out: Path) -> None:
         **{f"end_{k}": v.detach().cpu().numpy() for k, v in clf.module_.state_dict().items()},
         result=json.dumps(result),
     )
+    # Close the group before exit: gloo's threads left running at exit can abort the process.
+    import torch.distributed as dist
+
+    if dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
 
 
 if __name__ == "__main__":
