@@ -175,12 +175,13 @@ class Relabel(BaseUnlearner):
             return ForgetOutcome(None, {"steps": 0, "note": "no repair rows (set_guard_rows gives some): skipped"})
         module = host.module_
         correcting = request.reason == "correction"
-        X_correct, target, done_at = None, None, _DONE
+        target, done_at, judged = None, _DONE, {"repair_rows": len(repair[1])}
         if correcting:
             proba = host.probabilities(request.X_forget)
             still = proba.argmax(dim=1).cpu() == request.y_forget.cpu()
             kept_error = float((host.probabilities(repair[0]).argmax(dim=1).cpu() != repair[1].cpu()).float().mean())
             agreement = float(still.float().mean())
+            judged.update(forget_agreement=agreement, kept_error=kept_error)
             if not memorised(agreement, len(still), kept_error, len(repair[1])):
                 # A model predicts a wrong label about as often as it errs on rows it keeps when it
                 # never memorised them (the label is then often the likelier class): pulling those
@@ -189,28 +190,23 @@ class Relabel(BaseUnlearner):
                     f"the model gives {agreement:.1%} of the forget rows their label and errs on {kept_error:.1%} "
                     "of the kept rows: nothing memorised to correct"
                 )
-                details = {"steps": 0, "note": note, "repair_rows": len(repair[1])}
-                details.update(forget_agreement=agreement, kept_error=kept_error)
-                return ForgetOutcome(None, details)
+                return ForgetOutcome(None, {"steps": 0, "note": note, **judged})
             # Every forget row takes part: for a row the model already predicts otherwise the target
             # is close to what it predicts, which holds that row in place while the others move.
-            X_correct = request.X_forget
             target = belief_without_label(proba, request.y_forget)
             done_at = max(_DONE, kept_error)
         masks, share = self._movable(host, request)
         steps = self._steps(host, request.n_forget)
         before = copy.deepcopy(module.state_dict())
         until = (request.X_forget, request.y_forget) if correcting and self.steps == "auto" else None
-        steps = self._train(host, module, repair, X_correct, target, masks, steps, until, done_at)
+        X_pulled = request.X_forget if correcting else None
+        steps = self._train(host, module, repair, X_pulled, target, masks, steps, until, done_at)
         # The control: the same steps on the same batches without the forget rows' targets.
         control = copy.deepcopy(module) if correcting else None
         if control is not None:
             control.load_state_dict(before)
             self._train(host, control, repair, None, None, masks, steps)
-        details = {"steps": steps, "lr": self.lr, "repair_rows": len(repair[1]), "weights_share": share}
-        if correcting:
-            details["forget_agreement"] = agreement
-            details["kept_error"] = kept_error
+        details = {"steps": steps, "lr": self.lr, **judged, "weights_share": share}
         if masks is not None:
             details["selected_per_parameter"] = {k: int(m.sum()) for k, m in masks.items()}
         details["target"] = "belief without the label" if correcting else "none (deletion: repair rows only)"
