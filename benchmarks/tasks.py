@@ -204,6 +204,29 @@ def wide_5class(quick: bool) -> Task:
     return Task(X_tr, y_tr, X_te, y_te, make, ["3x512"], f"make_classification {n:,} rows, 5 classes, 3x512, momentum")
 
 
+def wide_8class(quick: bool) -> Task:
+    """Ours, added after the between-rows check was chosen and never used to choose anything: 12,000
+    make_classification rows, 8 classes, a 2x1024 MLP, Adam, 40 epochs."""
+    n = 3000 if quick else 12_000
+    X, y = make_classification(
+        n, n_features=24, n_informative=16, n_classes=8, n_clusters_per_class=1, class_sep=1.0, random_state=23
+    )
+    X_tr, X_te, y_tr, y_te = train_test_split(X.astype(np.float32), y, test_size=0.25, random_state=0)
+    epochs = 5 if quick else 40
+
+    def make(size: str, seed: int) -> UnlearnableClassifier:
+        return UnlearnableClassifier(
+            module__hidden_layer_sizes=(1024, 1024),
+            optimizer=torch.optim.Adam,
+            lr=1e-3,
+            max_epochs=epochs,
+            batch_size=64,
+            random_state=seed,
+        )
+
+    return Task(X_tr, y_tr, X_te, y_te, make, ["2x1024"], f"make_classification {n:,} rows, 8 classes, 2x1024, Adam")
+
+
 def real_days(quick: bool, data_dir=None) -> Task:
     """The DataCo sample's delay in days (a regression), the paper's MLP shapes as regressors."""
     task = (
@@ -261,10 +284,22 @@ def load_task(name: str, synthetic_rows: int, quick: bool, data_dir=None) -> Tas
         "adam": adam_mlp,
         "wide_digits": wide_digits,
         "wide_5class": wide_5class,
+        "wide_8class": wide_8class,
         "friedman": friedman,
     }
     return builders[name](quick)
 
 
-TASKS = ("real", "synthetic", "digits", "cancer", "adam", "wide_digits", "wide_5class", "real_days", "friedman")
+TASKS = (
+    "real",
+    "synthetic",
+    "digits",
+    "cancer",
+    "adam",
+    "wide_digits",
+    "wide_5class",
+    "wide_8class",
+    "real_days",
+    "friedman",
+)
 REGRESSION_TASKS = ("real_days", "friedman")

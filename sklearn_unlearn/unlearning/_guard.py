@@ -15,6 +15,16 @@ does to correctly labelled rows of a model that never memorised them: retraining
 them would change nothing). Every weight-changing method is a move from ``w`` to ``w'``,
 so one rule serves all of them, dampening included.
 
+Memorised rows hide one kind of harm: a move can keep every trained row and still cost the
+model what it generalised (a model that memorised its rows holds them however the space
+between them changes). So for labels the guard also scores the *between rows*: the
+midpoint of each guard row and another guard row of the same class, labelled with that
+class. The model never trained on them, and they sit where it must generalise; their
+accuracy may fall at most ``TOLERANCE`` below its value when the model was trained (or
+before this forget), with no allowance for a stage's control. On the memorising models
+measured, its drop tracked the drop in test accuracy, and corrective forgets that gained
+test accuracy raised it.
+
 Why these two and not the loss: the guard rows were trained on, so a model that memorised
 them has a loss near zero on them, and any real forgetting multiplies that loss many times
 while test accuracy does not move. Mean confidence is bounded and sees confidence drain
@@ -32,7 +42,7 @@ keeps with ``set_guard_rows`` or the guard cannot run, and then refuses the upda
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -48,6 +58,77 @@ SPECIFICITY = 10.0  # how many times more the forget rows' mean confidence must 
 RowFit = Callable[[nn.Module, Tensor, Tensor], tuple[Tensor, Tensor]]
 MAX_ROWS = 1024
 MAX_BYTES = 2**26
+
+
+@dataclass(frozen=True)
+class BetweenRows:
+    """Pairs of guard rows with the same label, and whether the model gave each pair's midpoint that label.
+
+    Parameters
+    ----------
+    first, second : Tensor
+        Indices into the guard rows (int64), one pair per entry.
+    anchor_correct : Tensor
+        Whether the model as trained (or as last retrained) predicted each midpoint's label.
+    """
+
+    first: Tensor
+    second: Tensor
+    anchor_correct: Tensor
+
+    @classmethod
+    def draw(cls, y: Tensor, rng: np.random.Generator) -> BetweenRows:
+        """Pair each row with another row of its class, at random (rows alone in their class get none).
+
+        Parameters
+        ----------
+        y : Tensor
+            The guard rows' class indices.
+        rng : numpy.random.Generator
+            Draws the partners.
+
+        Returns
+        -------
+        BetweenRows
+            Not yet anchored (``anchor_correct`` all False): see ``anchored``.
+        """
+        labels = y.numpy()
+        first, second = [], []
+        for label in np.unique(labels):
+            members = np.flatnonzero(labels == label)
+            if len(members) < 2:
+                continue
+            # A random shift of a random order: every row gets a partner other than itself.
+            order = rng.permutation(members)
+            first.append(order)
+            second.append(np.roll(order, int(rng.integers(1, len(order)))))
+        pair = [
+            torch.as_tensor(np.concatenate(part) if part else np.zeros(0, dtype=np.int64)) for part in (first, second)
+        ]
+        return cls(pair[0].long(), pair[1].long(), torch.zeros(len(pair[0]), dtype=torch.bool))
+
+    def __len__(self) -> int:
+        return len(self.first)
+
+    def rows(self, X: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+        """The midpoints and their labels."""
+        return (X[self.first] + X[self.second]) / 2, y[self.first]
+
+    def correct(self, module: nn.Module, X: Tensor, y: Tensor, fit: RowFit) -> Tensor:
+        """Whether ``module`` predicts each midpoint's label."""
+        if len(self) == 0:
+            return torch.zeros(0, dtype=torch.bool)
+        return fit(module, *self.rows(X, y))[1]
+
+    def anchored(self, module: nn.Module, X: Tensor, y: Tensor, fit: RowFit) -> BetweenRows:
+        """The same pairs, with ``module``'s predictions as their reference."""
+        return BetweenRows(self.first, self.second, self.correct(module, X, y, fit))
+
+    def subset(self, keep: Tensor) -> BetweenRows:
+        """The pairs whose rows are both kept, re-indexed into the kept rows."""
+        position = torch.cumsum(keep.long(), 0) - 1
+        both = keep[self.first] & keep[self.second]
+        return BetweenRows(position[self.first[both]], position[self.second[both]], self.anchor_correct[both])
 
 
 @dataclass(frozen=True)
@@ -70,6 +151,8 @@ class GuardRows:
     fit : callable, default=LabelFit()
         How a model fits a row (``LabelFit`` for labels, ``TargetFit`` for numeric targets):
         ``fit(module, X, y) -> (closeness, hit)``.
+    between : BetweenRows or None, default=None
+        Same-class pairs of these rows whose midpoints the guard also scores (labels only).
     """
 
     X: Tensor
@@ -78,6 +161,7 @@ class GuardRows:
     anchor_correct: Tensor
     fingerprints: np.ndarray
     fit: RowFit = field(default_factory=LabelFit)
+    between: BetweenRows | None = None
 
     @classmethod
     def sample_pair(
@@ -112,7 +196,11 @@ class GuardRows:
         rows = rng.choice(len(X), size=n, replace=False)
         half = (n + 1) // 2
         fit = fit or LabelFit()
-        return cls._of(module, X, y, np.sort(rows[:half]), fit), cls._of(module, X, y, np.sort(rows[half:]), fit)
+        judge = cls._of(module, X, y, np.sort(rows[:half]), fit)
+        if isinstance(fit, LabelFit):  # a midpoint of two numeric targets is no target
+            between = BetweenRows.draw(judge.y, rng).anchored(module, judge.X, judge.y, fit)
+            judge = replace(judge, between=between)
+        return judge, cls._of(module, X, y, np.sort(rows[half:]), fit)
 
     @classmethod
     def _of(cls, module: nn.Module, X: np.ndarray, y: np.ndarray, rows: np.ndarray, fit=None) -> GuardRows:
@@ -201,8 +289,15 @@ class GuardRows:
             The kept rows, with their anchors.
         """
         kept = keep.numpy()
+        between = None if self.between is None else self.between.subset(keep)
         return GuardRows(
-            self.X[keep], self.y[keep], self.anchor[keep], self.anchor_correct[keep], self.fingerprints[kept], self.fit
+            self.X[keep],
+            self.y[keep],
+            self.anchor[keep],
+            self.anchor_correct[keep],
+            self.fingerprints[kept],
+            self.fit,
+            between,
         )
 
     def reanchored(self, module: nn.Module) -> GuardRows:
@@ -218,7 +313,8 @@ class GuardRows:
         GuardRows
             Anchored at ``module``.
         """
-        return GuardRows(self.X, self.y, *self.fit(module, self.X, self.y), self.fingerprints, self.fit)
+        between = None if self.between is None else self.between.anchored(module, self.X, self.y, self.fit)
+        return GuardRows(self.X, self.y, *self.fit(module, self.X, self.y), self.fingerprints, self.fit, between)
 
     def scores(self, module: nn.Module) -> tuple[float, float]:
         """Mean confidence and accuracy of the module on these rows.
@@ -237,6 +333,24 @@ class GuardRows:
         """
         confidence, correct = self.fit(module, self.X, self.y)
         return float(confidence.mean()), float(correct.float().mean())
+
+    def between_accuracy(self, module: nn.Module) -> float | None:
+        """Share of the between rows (same-class midpoints) whose label ``module`` predicts; None without any.
+
+        Parameters
+        ----------
+        module : torch.nn.Module
+            The network to score.
+
+        Returns
+        -------
+        float or None
+            The share, or None for guard rows without between rows (numeric targets, or no
+            class with two rows).
+        """
+        if self.between is None or len(self.between) == 0:
+            return None
+        return float(self.between.correct(module, self.X, self.y, self.fit).float().mean())
 
 
 def guard_update(
@@ -284,12 +398,17 @@ def guard_update(
         confidence, correct = rows.fit(control, rows.X, rows.y)
         erosion = max(0.0, scores_before[1] - float(correct.float().mean()))
         anchor, anchor_correct = torch.minimum(rows.anchor, confidence), rows.anchor_correct & correct
-        rows = GuardRows(rows.X, rows.y, anchor, anchor_correct, rows.fingerprints, rows.fit)
+        rows = replace(rows, anchor=anchor, anchor_correct=anchor_correct)
     anchor = (float(rows.anchor.mean()), float(rows.anchor_correct.float().mean()))
     bounds = tuple(min(a - TOLERANCE, b - erosion) for a, b in zip(anchor, scores_before, strict=True))
     if control is not None:
         bounds = (-np.inf, bounds[1])
     _move(params, before, after, 0.0)
+    between_before = rows.between_accuracy(module)
+    between_bound = None
+    if between_before is not None:
+        between_anchor = float(rows.between.anchor_correct.float().mean())
+        between_bound = min(between_anchor - TOLERANCE, between_before)
     # Specificity in the measure the bounds hold: accuracy after a control (whose stage's
     # soft targets lower every confidence a little), confidence otherwise.
     measure = 1 if control is not None else 0
@@ -301,12 +420,15 @@ def guard_update(
         trial = rows.scores(module)
         if not all(np.isfinite(t) and t >= b for t, b in zip(trial, bounds, strict=True)):
             return None
+        between = rows.between_accuracy(module)
+        if between_bound is not None and between < between_bound:
+            return None
         forget_trial = _forget_scores(rows.fit, module, forget_rows)
         guard_drop = scores_before[measure] - erosion * measure - trial[measure]
         specific = guard_drop <= 0 or forget_before[measure] - forget_trial[measure] >= SPECIFICITY * guard_drop
-        return (trial, forget_trial) if specific else None
+        return (trial, forget_trial, between) if specific else None
 
-    chosen, scores, forget_after = 0.0, scores_before, forget_before
+    chosen, scores, forget_after, between_after = 0.0, scores_before, forget_before, between_before
     # Harm grows with the scale: if the smallest scale fails, none passes; otherwise the
     # largest passing one is found by bisection over SCALES (decreasing), a handful of checks
     # instead of one per scale. Every scale kept was checked.
@@ -320,7 +442,7 @@ def guard_update(
                 best, result = middle, found
             else:
                 high = middle + 1
-        chosen, (scores, forget_after) = SCALES[best], result
+        chosen, (scores, forget_after, between_after) = SCALES[best], result
     _move(params, before, after, chosen)
     return {
         "guard_scale": chosen,
@@ -336,6 +458,16 @@ def guard_update(
         "guard_forget_agreement_before": forget_before[1],
         "guard_forget_agreement_after": forget_after[1],
         "guard_rows": len(rows),
+        **(
+            {}
+            if between_bound is None
+            else {
+                "guard_between_accuracy_before": between_before,
+                "guard_between_accuracy_after": between_after,
+                "guard_between_accuracy_bound": between_bound,
+                "guard_between_rows": len(rows.between),
+            }
+        ),
     }, rows
 
 

@@ -162,3 +162,65 @@ def test_forgetting_some_copies_of_repeated_rows_keeps_their_guard_rows():
     clf.forget(X[800:850], y[800:850])  # the last copy of 50 rows
     gone = np.isin(clf.forget_state_.guard_rows.fingerprints, row_fingerprints(X[800:850], y[800:850]))
     assert not gone.any() and len(clf.forget_state_.guard_rows) < n_guard
+
+
+def _bump_module() -> torch.nn.Sequential:
+    """Class 1 where x > 0; hidden units 1-3 form a triangle on (1.5, 2.5) that does nothing yet."""
+    module = torch.nn.Sequential(torch.nn.Linear(1, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
+    with torch.no_grad():
+        module[0].weight.copy_(torch.tensor([[1.0], [1.0], [1.0], [1.0]]))
+        module[0].bias.copy_(torch.tensor([0.0, -1.5, -2.0, -2.5]))
+        module[2].weight.zero_()
+        module[2].bias.zero_()
+        module[2].weight[1, 0] = 4.0  # class 1's logit grows with x > 0
+        module[2].bias[0] = 2.0
+    return module
+
+
+def test_a_move_that_keeps_every_trained_row_but_breaks_what_lies_between_them_is_refused():
+    # Class 1 rows at x = 1 and x = 3, class 0 at x = -1 and -3. The move adds a deep dip to
+    # class 1's logit on (1.5, 2.5): every row keeps its label, the midpoint x = 2 of a
+    # class-1 pair (1, 3) flips to class 0. A model that memorised its rows does exactly this.
+    X = np.array([[1.0], [3.0], [-1.0], [-3.0]] * 16, dtype=np.float32)
+    y = np.array([1, 1, 0, 0] * 16)
+    module = _bump_module()
+    rows = guard.GuardRows._of(module, X, y, np.arange(len(X)))
+    between = guard.BetweenRows.draw(rows.y, np.random.default_rng(0)).anchored(module, rows.X, rows.y, rows.fit)
+    assert bool(between.anchor_correct.all())
+    before = {k: p.detach().clone() for k, p in module.named_parameters()}
+    scores_before = rows.scores(module)
+    with torch.no_grad():
+        module[2].weight[1, 1:] = torch.tensor([-400.0, 800.0, -400.0])
+    moved = {k: p.detach().clone() for k, p in module.named_parameters()}
+    X_f, y_f = torch.tensor([[2.0]]), torch.tensor([0])
+    assert rows.scores(module)[1] == 1.0  # the trained rows keep their labels after the move
+
+    for with_between, kept in ((False, 1.0), (True, 0.0)):
+        module.load_state_dict(moved)
+        judged = guard.replace(rows, between=between) if with_between else rows
+        report, _ = guard.guard_update(module, before, judged, scores_before, (X_f, y_f))
+        assert report["guard_scale"] == kept
+    assert report["guard_between_accuracy_after"] == report["guard_between_accuracy_before"] == 1.0
+    assert all(torch.equal(p, before[k]) for k, p in module.named_parameters())
+
+
+def test_between_rows_pair_rows_of_one_class_and_follow_the_rows_they_are_made_of():
+    y = torch.tensor([0, 0, 0, 1, 1, 2, 0, 1])
+    between = guard.BetweenRows.draw(y, np.random.default_rng(3))
+    assert len(between) == 7  # the lone class-2 row has no partner
+    assert bool((y[between.first] == y[between.second]).all())
+    assert bool((between.first != between.second).all())
+    X = torch.arange(8, dtype=torch.float32)[:, None] * 10
+    keep = torch.tensor([True, False, True, True, True, True, True, True])
+    kept = between.subset(keep)
+    midpoints = {tuple(r.tolist()) for r in between.rows(X, y)[0][keep[between.first] & keep[between.second]]}
+    assert {tuple(r.tolist()) for r in kept.rows(X[keep], y[keep])[0]} == midpoints
+    assert len(kept) < len(between)
+
+
+def test_a_classifier_judges_between_rows_and_logs_them(model):
+    clf, X, y = model
+    forgot = copy.deepcopy(clf).forget(X[:30], y[:30])
+    entry = forgot.forget_log_[-1]
+    assert entry["guard_between_rows"] > 0.9 * entry["guard_rows"]
+    assert entry["guard_between_accuracy_after"] >= entry["guard_between_accuracy_bound"]
