@@ -208,30 +208,6 @@ class GuardRows:
         X_s, y_s = torch.as_tensor(X[rows]).clone(), torch.as_tensor(y[rows]).clone()
         return cls(X_s, y_s, *fit(module, X_s, y_s), row_fingerprints(X_s.numpy(), y_s.numpy()), fit)
 
-    @classmethod
-    def sample(cls, module: nn.Module, X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> GuardRows:
-        """Draw the sample from training rows and record their scores under ``module``.
-
-        Parameters
-        ----------
-        module : torch.nn.Module
-            The trained network.
-        X : ndarray
-            Float32 training rows.
-        y : ndarray
-            Their encoded labels.
-        rng : numpy.random.Generator
-            Draws the sample.
-
-        Returns
-        -------
-        GuardRows
-            At most ``MAX_ROWS`` rows (and ``MAX_BYTES`` of features).
-        """
-        row_bytes = max(int(np.prod(X.shape[1:])) * 4, 1)
-        n = min(len(X), MAX_ROWS, max(MAX_BYTES // row_bytes, 1))
-        return cls._of(module, X, y, np.sort(rng.choice(len(X), size=n, replace=False)))
-
     def __len__(self) -> int:
         return len(self.y)
 
