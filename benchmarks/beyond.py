@@ -4,6 +4,7 @@
     python -m benchmarks.beyond --data real --task systematic    # a data-entry bug: one region of one class mislabelled
     python -m benchmarks.beyond --data real --task partial       # only 10/25/50/100 % of the wrong rows are found
     python -m benchmarks.beyond --data real --task deletion --rates 0.01 0.1
+    python -m benchmarks.beyond --data real --task misuse --sizes 5x250 --rates 0.01 0.05 --seeds 3
     python -m benchmarks.beyond --data synthetic --rates 0.01 0.1 --seeds 3   # 180k synthetic training rows
     python -m benchmarks.beyond --data digits | cancer | adam    # a CNN; two memorising MLPs of ours
     python -m benchmarks.beyond --data wide_digits | wide_5class # two more of ours (wide_5class showed the guard
@@ -13,6 +14,7 @@
     python -m benchmarks.beyond --data friedman --rates 0.01 0.05 0.1    # regression: make_friedman1
     python -m benchmarks.beyond --repeated                       # repeated forgets
     python -m benchmarks.beyond --summarise                      # goal tables from every results/beyond/*.csv
+    python -m benchmarks.beyond --data real --sizes 5x250 --merge  # rerun some cells, keep the file's others
     python -m benchmarks.beyond --quick                          # a CI-sized run (writes nothing)
 
 For each data set, model, rate and seed: train on the rows (the baseline), then give a copy of
@@ -21,7 +23,9 @@ rows uniformly to another class and forgets them; ``systematic`` relabels the ro
 that lie furthest along a random direction (one region of the feature space) as another class;
 ``partial`` relabels uniformly but gives ``forget`` only 10 / 25 / 50 / 100 % of the wrong rows
 (the retrain reference leaves out only those); ``deletion`` forgets correctly labelled rows
-picked at random (a customer asking to be removed).
+picked at random (a customer asking to be removed); ``misuse`` passes such rows to ``forget``
+as if their labels were wrong (the corrective default, as a user who mistakes right rows for
+errors would): only the test goal means anything there.
 
 Methods: retrain (from the same initial weights, on the rest), fine-tune (1 epoch on the rest at
 0.95 x lr), NegGrad+ and SCRUB (Kurmanji et al. 2023; on the rest), ASSD as its authors run it
@@ -63,7 +67,7 @@ PLANS = {  # name: (parameters set on the copy, given the retain rows, forget's 
     "default, unguarded": ({}, False, {"guard": False}),
     "previous default": ({"forget_method": ASSD(mode="path_gradient")}, False, {}),
 }
-TASKS_OF_ROWS = ("errors", "systematic", "partial", "deletion")
+TASKS_OF_ROWS = ("errors", "systematic", "partial", "deletion", "misuse")
 GIVEN_SHARES = (0.1, 0.25, 0.5, 1.0)
 MIA_ROWS = 2000
 
@@ -237,6 +241,46 @@ def header(argv: list[str] | None) -> list[str]:
     return [f"Command: `{command_line('beyond', argv)}`  ", f"Machine: {machine_line()}."]
 
 
+def _earlier_run(out: Path, stem: str) -> tuple[pd.DataFrame, str] | None:
+    """The results file's rows and the command that measured them (a file that is not there: None)."""
+    csv, md = out / f"{stem}.csv", out / f"{stem}.md"
+    if not csv.exists():
+        return None
+    command = (
+        next((line for line in md.read_text().splitlines() if line.startswith("Command:")), "") if md.exists() else ""
+    )
+    return pd.read_csv(csv), command.removeprefix("Command:").strip()
+
+
+def _cells(frame: pd.DataFrame) -> pd.MultiIndex:
+    return pd.MultiIndex.from_frame(frame[["task", "size", "rate", "seed"]])
+
+
+def _merged(new: pd.DataFrame, earlier: tuple[pd.DataFrame, str] | None) -> pd.DataFrame:
+    """The new rows, and the earlier rows of every cell the new run did not measure."""
+    if earlier is None:
+        return new
+    old = earlier[0]
+    kept = old[~_cells(old).isin(_cells(new))]
+    return pd.concat([kept, new], ignore_index=True)
+
+
+def _merge_lines(new: pd.DataFrame, earlier: tuple[pd.DataFrame, str] | None) -> list[str]:
+    if earlier is None:
+        return []
+    old, command = earlier
+    kept = old[~_cells(old).isin(_cells(new))]
+    if kept.empty:
+        return []
+    sizes = ", ".join(sorted(new["size"].astype(str).unique()))
+    return [
+        f"Merged: this command measured the cells of size {sizes} ({new[['rate', 'seed']].drop_duplicates().shape[0]} "
+        f"rate-seed pairs); the other {kept[['size', 'rate', 'seed']].drop_duplicates().shape[0]} cells come from "
+        f"an earlier run, {command or 'command not recorded'}, possibly on a faster or slower "
+        "machine: compare seconds only between rows of one size.  "
+    ]
+
+
 def summarise_all(out: Path, argv: list[str] | None) -> int:
     paths = sorted(p for p in out.glob("*.csv") if p.name != "repeated.csv" and not p.name.startswith("regression"))
     if not paths:
@@ -292,6 +336,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeated", action="store_true", help="repeated forgets (see repeated())")
     parser.add_argument("--summarise", action="store_true", help="the goal tables from every beyond_*.csv")
     parser.add_argument("--quick", action="store_true", help="CI-sized run; writes nothing")
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="replace only the cells (size, rate, seed) this run measures in the existing results file; "
+        "the report says which cells came from which command",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "beyond")
     add_data_dir(parser)
     args = parser.parse_args(argv)
@@ -316,6 +366,7 @@ def main(argv: list[str] | None = None) -> int:
     tag = "quick" if args.quick else tag
     stem = f"{tag}_{args.task}"
     records: list[dict] = []
+    earlier = _earlier_run(args.out, stem) if args.merge and not args.quick else None
     shares = GIVEN_SHARES if args.task == "partial" else (1.0,)
     for size in sizes:
         for rate, given in [(r, g) for r in args.rates for g in shares]:
@@ -323,13 +374,17 @@ def main(argv: list[str] | None = None) -> int:
                 records += run_cell(data, args.task, size, rate, seed, given)
                 if not args.quick:  # a long run keeps what it has measured if it is stopped
                     args.out.mkdir(parents=True, exist_ok=True)
-                    pd.DataFrame(records).assign(dataset=tag).to_csv(args.out / f"{stem}.csv", index=False)
+                    _merged(pd.DataFrame(records).assign(dataset=tag), earlier).to_csv(
+                        args.out / f"{stem}.csv", index=False
+                    )
             print(f"{tag} {args.task} {size} {rate:.2%} (given {given:.0%}): done", flush=True)
-    frame = pd.DataFrame(records).assign(dataset=tag)
+    new = pd.DataFrame(records).assign(dataset=tag)
+    frame = _merged(new, earlier)
     lines = [
         f"# The default forget: {data.about}, {args.task}",
         "",
         *header(argv),
+        *_merge_lines(new, earlier),
         f"Training rows {len(data.y_train):,}, test rows {len(data.y_test):,}.",
         "",
         markdown(goal_table(frame), ".3g"),

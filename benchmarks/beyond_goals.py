@@ -9,6 +9,8 @@ Label errors (``errors``, ``systematic``, ``partial``: the forget rows carry wro
   retrain gains less than ``MIN_GAIN_PT``);
 * time: at most ``TIME_SHARE`` of the retrain's seconds.
 
+Misuse (correct rows passed as label errors): the test goal alone; nothing should be forgotten.
+
 Deletion requests (the forget rows are correctly labelled):
 * test: within ``DELETION_SLACK_PT`` of the retrained model;
 * MIA: the share of forget rows an attacker calls "member" no farther from the retrained
@@ -79,6 +81,9 @@ def goal_table(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _verdicts(task: str, mean, base, retrain) -> dict[str, str]:
     time_ok = "yes" if mean.seconds <= TIME_SHARE * retrain.seconds else "no"
+    if task == "misuse":
+        test = "yes" if mean.test_acc >= base.test_acc - TEST_SLACK_PT / 100 - 1e-12 else "no"
+        return {"forget goal": "n/a", "test goal": test, "recovery goal": "n/a", "time goal": time_ok}
     if task != "deletion":
         memorised = (base.forget_acc - retrain.forget_acc) * 100 >= MEMORISED_PT
         target = retrain.forget_acc + FORGET_SHARE * (base.forget_acc - retrain.forget_acc)

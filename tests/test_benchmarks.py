@@ -213,3 +213,29 @@ def test_research_tools_quick(capsys):
     assert load_benchmark("research_tools").main(["--quick"]) == 0
     out = capsys.readouterr().out
     assert "Single-gradient unlearning" in out and "ranking AUC" in out and "failure-set accuracy % after" in out
+
+
+def test_a_merged_rerun_replaces_only_the_cells_it_measured(tmp_path):
+    beyond = load_benchmark("beyond")
+
+    def cells(size, seeds, acc):
+        return pd.DataFrame(
+            [
+                {"task": "errors", "size": size, "rate": 0.05, "seed": s, "method": "default", "test_acc": acc}
+                for s in seeds
+            ]
+        )
+
+    pd.concat([cells("small", [0, 1], 0.5), cells("large", [0, 1], 0.5)]).to_csv(
+        tmp_path / "toy_errors.csv", index=False
+    )
+    (tmp_path / "toy_errors.md").write_text("# old\n\nCommand: `python -m benchmarks.beyond --data toy`  \n")
+    earlier = beyond._earlier_run(tmp_path, "toy_errors")
+    new = cells("large", [0, 1], 0.9)
+    merged = beyond._merged(new, earlier)
+    assert len(merged) == 4
+    assert merged.groupby("size").test_acc.mean().to_dict() == {"large": 0.9, "small": 0.5}
+    [line] = beyond._merge_lines(new, earlier)
+    assert "size large" in line and "other 2 cells" in line and "--data toy" in line
+    assert beyond._earlier_run(tmp_path, "missing") is None
+    assert beyond._merged(new, None) is new and beyond._merge_lines(new, None) == []

@@ -94,13 +94,18 @@ class Relabel(BaseUnlearner):
 
     For ``steps`` Adam steps the module minimises, on a batch of each,
 
-    ``CE(q_x, p(x)) over forget rows  +  CE(y, p(x)) over repair rows``
+    ``CE(y, p(x)) over repair rows  +  w * CE(q_x, p(x)) over forget rows``
 
     where ``q_x`` is the model's class distribution on ``x`` before the forget with the given
-    label's mass removed and the rest renormalised (``belief_without_label``), and the repair
+    label's mass removed and the rest renormalised (``belief_without_label``), the repair
     rows are a sample of kept rows the classifier keeps in memory, disjoint from the rows the
-    guard judges on. BatchNorm statistics stay as trained (the module runs in eval mode;
-    gradients still reach every weight). The module must return logits.
+    guard judges on, and ``w = |D_f| / (|D| - |D_f|)`` by default: each forget row weighs what
+    it weighed in training, as one row among the rest (the loss training would have had with
+    those rows' targets replaced). A memorised row's loss under its new target is large, so the
+    rows still move in a few steps; weighted equally with the kept rows they pulled the whole
+    model after them and cost test accuracy on wide networks. BatchNorm statistics stay as
+    trained (the module runs in eval mode; gradients still reach every weight). The module
+    must return logits.
 
     This is the corrective case (``reason="correction"``): the labels are wrong, so the model
     should stop predicting them. It runs only when the model memorised them: it must give the forget rows their labels more often than it errs
@@ -134,6 +139,10 @@ class Relabel(BaseUnlearner):
         Rows of each kind per step (all of them when fewer).
     share_factor : float or None, default=10.0
         How many times ASSD's share of the weights may move; None moves every weight.
+    forget_weight : float or "share", default="share"
+        ``w`` above: the forget rows' term relative to the repair rows' (both are means
+        over their batch). ``"share"``: ``|D_f| / (|D| - |D_f|)``, the forget rows' weight in
+        training.
 
     See Also
     --------
@@ -154,15 +163,22 @@ class Relabel(BaseUnlearner):
         "lr": [Interval(Real, 0, None, closed="neither")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "share_factor": [Interval(Real, 0, None, closed="neither"), None],
+        "forget_weight": [Interval(Real, 0, None, closed="neither"), StrOptions({"share"})],
     }
 
     def __init__(
-        self, steps: int | str = "auto", lr: float = 1e-3, batch_size: int = 256, share_factor: float | None = 10.0
+        self,
+        steps: int | str = "auto",
+        lr: float = 1e-3,
+        batch_size: int = 256,
+        share_factor: float | None = 10.0,
+        forget_weight: float | str = "share",
     ) -> None:
         self.steps = steps
         self.lr = lr
         self.batch_size = batch_size
         self.share_factor = share_factor
+        self.forget_weight = forget_weight
 
     def forget(self, host: ForgetHost, request: ForgetRequest) -> ForgetOutcome:
         if request.regression:
@@ -200,20 +216,33 @@ class Relabel(BaseUnlearner):
         before = copy.deepcopy(module.state_dict())
         until = (request.X_forget, request.y_forget) if correcting and self.steps == "auto" else None
         X_pulled = request.X_forget if correcting else None
-        steps = self._train(host, module, repair, X_pulled, target, masks, steps, until, done_at)
+        weight = self._weight(request)
+        steps = self._train(host, module, repair, X_pulled, target, masks, steps, until, done_at, weight)
         # The control: the same steps on the same batches without the forget rows' targets.
         control = copy.deepcopy(module) if correcting else None
         if control is not None:
             control.load_state_dict(before)
             self._train(host, control, repair, None, None, masks, steps)
         details = {"steps": steps, "lr": self.lr, **judged, "weights_share": share}
+        if correcting:
+            details["forget_weight"] = weight
         if masks is not None:
             details["selected_per_parameter"] = {k: int(m.sum()) for k, m in masks.items()}
         details["target"] = "belief without the label" if correcting else "none (deletion: repair rows only)"
         return ForgetOutcome(None, details, control)
 
     def _train(
-        self, host: ForgetHost, module, repair, X_f, target, masks, steps: int, until=None, done_at: float = _DONE
+        self,
+        host: ForgetHost,
+        module,
+        repair,
+        X_f,
+        target,
+        masks,
+        steps: int,
+        until=None,
+        done_at: float = _DONE,
+        weight: float = 1.0,
     ) -> int:
         """Adam steps on the repair rows, plus the forget rows' targets when given; the steps taken.
 
@@ -238,7 +267,7 @@ class Relabel(BaseUnlearner):
                 output = module(torch.cat([X_r[kept], X_f[forget].to(device)]))
                 log_p = F.log_softmax(output[len(kept) :], dim=1)
                 soft = (target[forget].to(device) * log_p).sum(dim=1).mean()
-                loss = host.eval_loss(output[: len(kept)], y_r[kept]) - soft
+                loss = host.eval_loss(output[: len(kept)], y_r[kept]) - weight * soft
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             for name, p in params.items():
@@ -257,6 +286,11 @@ class Relabel(BaseUnlearner):
         for p in params.values():
             p.grad = None
         return taken
+
+    def _weight(self, request: ForgetRequest) -> float:
+        if self.forget_weight != "share":
+            return float(self.forget_weight)
+        return request.n_forget / max(request.n_train - request.n_forget, 1)
 
     def _steps(self, host: ForgetHost, n_rows: int) -> int:
         if self.steps != "auto":

@@ -7,7 +7,7 @@ import pytest
 import torch
 from sklearn.datasets import make_classification
 
-from sklearn_unlearn import ASSD, NegGradPlus, UnlearnableClassifier
+from sklearn_unlearn import ASSD, NegGradPlus, Relabel, UnlearnableClassifier
 from sklearn_unlearn.datasets import inject_label_noise
 from sklearn_unlearn.unlearning import GuardRows, belief_without_label
 from sklearn_unlearn.unlearning import _guard as guard
@@ -130,6 +130,28 @@ def test_only_the_selected_weights_move(memorised):
         moved = int((p.detach() != before[name]).sum())
         assert moved <= entry["selected_per_parameter"][name]
     assert 0 < entry["weights_share"] < 1
+
+
+def test_the_forget_rows_weigh_what_they_weighed_in_training(memorised):
+    clf, X, y, wrong, *_ = memorised
+    share = copy.deepcopy(clf).forget(X[wrong], y[wrong], guard=False)
+    assert share.forget_log_[-1]["forget_weight"] == pytest.approx(wrong.sum() / (~wrong).sum())
+    assert share.score(X[wrong], y[wrong]) < 0.25 * clf.score(X[wrong], y[wrong])
+    # The weight is what pulls: next to nothing, and the rows keep more of their labels.
+    faint = Relabel(forget_weight=1e-6)
+    barely = copy.deepcopy(clf).set_params(forget_method=faint).forget(X[wrong], y[wrong], guard=False)
+    assert barely.forget_log_[-1]["forget_weight"] == 1e-6
+    assert barely.score(X[wrong], y[wrong]) > share.score(X[wrong], y[wrong]) + 0.2
+
+
+@pytest.mark.parametrize("weight", [0, -1.0, "all"])
+def test_a_bad_forget_weight_is_refused(memorised, weight):
+    clf, X, y, wrong, *_ = memorised
+    model = copy.deepcopy(clf).set_params(forget_method=Relabel(forget_weight=weight))
+    before = weights(model)
+    with pytest.raises(ValueError, match="forget_weight"):
+        model.forget(X[wrong], y[wrong])
+    assert_same_weights(before, model)
 
 
 def test_belief_without_label_gives_the_label_nothing():
