@@ -239,3 +239,20 @@ def test_a_merged_rerun_replaces_only_the_cells_it_measured(tmp_path):
     assert "size large" in line and "other 2 cells" in line and "--data toy" in line
     assert beyond._earlier_run(tmp_path, "missing") is None
     assert beyond._merged(new, None) is new and beyond._merge_lines(new, None) == []
+
+
+def test_misuse_is_judged_on_test_accuracy_alone():
+    from benchmarks.beyond_goals import goal_table
+
+    misuse = cell_rows(
+        "misuse",
+        [
+            ("baseline", 0.80, 1.00, 0.9, 10.0),
+            ("retrain", 0.80, 0.70, 0.5, 10.0),
+            ("default", 0.79, 0.10, 0.2, 0.5),  # unlearned correct labels and lost a point
+            ("fine-tune", 0.80, 1.00, 0.9, 0.5),  # left the model as it was
+        ],
+    )
+    goals = goal_table(pd.DataFrame(misuse)).set_index("method")
+    assert goals.loc["default", "test goal"] == "no" and goals.loc["fine-tune", "test goal"] == "yes"
+    assert set(goals["forget goal"]) == {"n/a"} and set(goals["recovery goal"]) == {"n/a"}
