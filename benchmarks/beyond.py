@@ -256,28 +256,30 @@ def _cells(frame: pd.DataFrame) -> pd.MultiIndex:
     return pd.MultiIndex.from_frame(frame[["task", "size", "rate", "seed"]])
 
 
+def _unmeasured(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    """The earlier rows of every cell the new run did not measure."""
+    return old[~_cells(old).isin(_cells(new))]
+
+
 def _merged(new: pd.DataFrame, earlier: tuple[pd.DataFrame, str] | None) -> pd.DataFrame:
     """The new rows, and the earlier rows of every cell the new run did not measure."""
     if earlier is None:
         return new
-    old = earlier[0]
-    kept = old[~_cells(old).isin(_cells(new))]
-    return pd.concat([kept, new], ignore_index=True)
+    return pd.concat([_unmeasured(earlier[0], new), new], ignore_index=True)
 
 
 def _merge_lines(new: pd.DataFrame, earlier: tuple[pd.DataFrame, str] | None) -> list[str]:
     if earlier is None:
         return []
     old, command = earlier
-    kept = old[~_cells(old).isin(_cells(new))]
+    kept = _unmeasured(old, new)
     if kept.empty:
         return []
     sizes = ", ".join(sorted(new["size"].astype(str).unique()))
     return [
-        f"Merged: this command measured the cells of size {sizes} ({new[['rate', 'seed']].drop_duplicates().shape[0]} "
-        f"rate-seed pairs); the other {kept[['size', 'rate', 'seed']].drop_duplicates().shape[0]} cells come from "
-        f"an earlier run, {command or 'command not recorded'}, possibly on a faster or slower "
-        "machine: compare seconds only between rows of one size.  "
+        f"Merged: this command measured the cells of size {sizes} ({len(_cells(new).unique())} cells); the other "
+        f"{len(_cells(kept).unique())} cells come from an earlier run, {command or 'command not recorded'}, "
+        "possibly on a faster or slower machine: compare seconds only between rows of one size.  "
     ]
 
 
