@@ -352,7 +352,9 @@ class UnlearnMixin:
         ------
         ValueError
             For rows the model never trained on (or already forgot), a forget set as large
-            as the training set, retain rows that are not the kept rows, bad parameters.
+            as the training set, retain rows that are not the kept rows, bad parameters;
+            for a correction, more than half of the training rows, or (classifier) every
+            row of a class.
         sklearn.exceptions.NotFittedError
             Before ``fit``.
         """
@@ -368,6 +370,8 @@ class UnlearnMixin:
         state = self.forget_state_
         request, retain_record = build_request(self, state.n_train, state.trained_rows, X, y, X_retain, y_retain)
         request = dataclasses.replace(request, reason=reason, regression=is_regressor(self))
+        if reason == "correction":
+            self._check_correction(request)
         start = time.perf_counter()
         with all_or_nothing(self, self._records), torch.random.fork_rng(devices=[]):
             record, references = _kept_after(state, request, retain_record)
@@ -393,6 +397,17 @@ class UnlearnMixin:
             entry = {"method": method_name(unlearner), "n_forget": request.n_forget, "n_retain": request.n_retain}
             self.forget_log_.append({**entry, **details, "seconds": time.perf_counter() - start})
         return self
+
+    def _check_correction(self, request: ForgetRequest) -> None:
+        """Hook: refuse a correction these rows cannot be; a classifier adds its own case."""
+        if 2 * request.n_forget > request.n_train:
+            # A correction pulls the flagged rows toward what the model learned from the rest:
+            # when the rest is the minority there is nothing trustworthy to pull toward.
+            raise ValueError(
+                f"{request.n_forget} of the {request.n_train} training rows were passed as wrong "
+                "(reason='correction'): more than half. Correcting assumes most targets are right. To fix the "
+                "targets, fit on the corrected rows; to remove these rows anyway, forget them with reason='deletion'."
+            )
 
     def _forgot(self, request: ForgetRequest) -> None:
         """Hook: the request's rows are gone (a classifier updates its class counts)."""

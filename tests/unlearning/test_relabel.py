@@ -187,3 +187,26 @@ def test_peers_need_the_kept_rows(memorised):
         peer = copy.deepcopy(clf).set_params(forget_method=method)
         peer.forget(X[wrong], y[wrong], X_retain=X[~wrong], y_retain=y[~wrong])
         assert np.isfinite(peer.predict_proba(X)).all() and peer.importances_ is not None
+
+
+@pytest.mark.parametrize(
+    "rows, message",
+    [
+        (lambda y: np.arange(int(0.6 * len(y))), "more than half"),
+        (lambda y: np.flatnonzero(y == 0), "Every training row labelled 0"),
+    ],
+    ids=["most of the rows", "a whole class"],
+)
+def test_a_correction_that_cannot_be_one_is_refused_and_changes_nothing(memorised, rows, message):
+    clf, X, y, *_ = memorised
+    chosen = rows(y)
+    model = copy.deepcopy(clf)
+    before = weights(model)
+    with pytest.raises(ValueError, match=message) as refused:
+        model.forget(X[chosen], y[chosen])
+    assert "reason='deletion'" in str(refused.value)
+    assert_same_weights(before, model)
+    assert model.forget_log_ == [] and np.array_equal(model.class_counts_, clf.class_counts_)
+    # The rows can still be removed as a deletion: behind the guard, which decides what it may move.
+    model.forget(X[chosen], y[chosen], reason="deletion")
+    assert model.forget_log_[-1]["n_forget"] == len(chosen)
