@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.base import clone
+from sklearn.base import clone, is_classifier
 from sklearn.pipeline import Pipeline
 from sklearn.pipeline import make_pipeline as sklearn_make_pipeline
 from sklearn.utils import _safe_indexing
@@ -165,6 +165,8 @@ class UnlearnPipeline(Pipeline):
                 f"The detector flagged all {flagged.size} rows: nothing would be left to learn from. "
                 "Check the detector's estimator and features, or use detected='keep'."
             )
+        if self.detected == "forget" and final not in ("passthrough", None):
+            _check_correctable(flagged, y, is_classifier(final))
         self.label_issues_ = flagged
         if final == "passthrough" or final is None:
             return
@@ -229,6 +231,23 @@ def make_pipeline(
     """
     named = sklearn_make_pipeline(*steps).steps
     return UnlearnPipeline(named, detected=detected, transform_input=transform_input, memory=memory, verbose=verbose)
+
+
+def _check_correctable(flagged: np.ndarray, y, classifier: bool) -> None:
+    """Refuse, before the last step is fitted, flags that ``forget`` would refuse as a correction."""
+    problem = ""
+    if 2 * flagged.sum() > flagged.size:
+        problem = "more than half of them"
+    elif classifier:
+        labels = np.asarray(y)
+        whole = [label for label in np.unique(labels) if flagged[labels == label].all()]
+        if whole:
+            problem = f"every row labelled {np.asarray(whole[0]).tolist()!r}"
+    if problem:
+        raise ValueError(
+            f"The detector flagged {int(flagged.sum())} of {flagged.size} rows, {problem}: forgetting them "
+            "would not correct some labels but rewrite the data. Check the detector, or use detected='drop'."
+        )
 
 
 def forget(estimator: Any, X, y, *, X_retain=None, y_retain=None) -> Any:

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_digits
 from sklearn.exceptions import NotFittedError
@@ -208,6 +208,38 @@ def test_all_rows_flagged_leaves_nothing_fitted():
         check_is_fitted(pipe)
     assert not hasattr(pipe, "label_issues_")
     assert not hasattr(pipe.named_steps["cleanlabdetector"], "label_issues_")
+
+
+class FlagRows(TransformerMixin, BaseEstimator):
+    """A stand-in detector: flags the rows ``select(y)`` picks."""
+
+    def __init__(self, select=None):
+        self.select = select
+
+    def fit(self, X, y):
+        self.label_issues_ = self.select(np.asarray(y))
+        return self
+
+    def transform(self, X):
+        return X
+
+
+@pytest.mark.parametrize(
+    "select, message",
+    [(lambda y: np.arange(len(y)) < 0.7 * len(y), "more than half"), (lambda y: y == 3, "every row labelled 3")],
+    ids=["most rows", "a whole class"],
+)
+def test_flags_a_forget_cannot_correct_fail_before_the_last_step_is_fitted(noisy_digits, select, message):
+    X, y_noisy, _ = noisy_digits
+    pipe = make_pipeline(FlagRows(select), small_net(), detected="forget")
+    with pytest.raises(ValueError, match=message):
+        pipe.fit(X, y_noisy)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(pipe)
+    assert not hasattr(pipe, "label_issues_")
+    # Dropping the same rows is an ordinary fit on the rest.
+    dropped = make_pipeline(FlagRows(select), small_net(max_epochs=1), detected="drop").fit(X, y_noisy)
+    assert dropped.label_issues_.sum() == select(y_noisy).sum()
 
 
 def test_rare_class_failure_leaves_nothing_fitted(noisy_digits):

@@ -156,7 +156,8 @@ def test_forgetting_some_copies_of_repeated_rows_keeps_their_guard_rows():
     X, y = np.tile(X, (5, 1)), np.tile(y, 5)  # every row five times
     clf = UnlearnableClassifier(module__hidden_layer_sizes=(16,), max_epochs=3, random_state=0).fit(X, y)
     n_guard = len(clf.forget_state_.guard_rows)
-    clf.forget(X[:800], y[:800])  # four copies of every row: one of each is kept
+    # Four copies of every row (one of each is kept): as a deletion, since a correction of most rows is refused.
+    clf.forget(X[:800], y[:800], reason="deletion")
     assert len(clf.forget_state_.guard_rows) == n_guard
     assert clf.forget_log_[-1]["guard_rows"] == n_guard
     clf.forget(X[800:850], y[800:850])  # the last copy of 50 rows
