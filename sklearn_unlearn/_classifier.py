@@ -212,20 +212,9 @@ class UnlearnableClassifier(UnlearnMixin, SklearnNetClassifier):
     def _row_fit(self) -> LabelFit:
         return LabelFit()
 
-    def _check_correction(self, request: ForgetRequest) -> None:
-        super()._check_correction(request)
+    def _rows_per_class(self, request: ForgetRequest) -> tuple:
         given = np.bincount(request.y_forget.numpy(), minlength=len(self.classes_))
-        whole = np.flatnonzero((self.class_counts_ > 0) & (given >= self.class_counts_))
-        if len(whole):
-            # Relabelling every row of a class away from it removes the class, which is not a
-            # correction of some rows' labels and has its own tool.
-            label = np.asarray(self.classes_[whole[0]]).tolist()  # 0 or 'late', not np.int64(0)
-            raise ValueError(
-                f"Every training row labelled {label!r} ({int(self.class_counts_[whole[0]])} rows) was passed as "
-                "wrong (reason='correction'): correcting them all leaves the model no row of that class, which is "
-                "forgetting the class. To forget a class, use fit_class_filters and forget_class; to remove these "
-                "rows anyway, forget them with reason='deletion'."
-            )
+        return given, self.class_counts_, self.classes_
 
     def _forgot(self, request: ForgetRequest) -> None:
         forgotten = np.bincount(request.y_forget.numpy(), minlength=len(self.classes_))

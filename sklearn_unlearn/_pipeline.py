@@ -19,6 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._detection import CleanlabDetector
 from ._residuals import ResidualDetector
+from .unlearning import correction_problem
 
 DETECTED_ACTIONS = ("forget", "drop", "keep")
 
@@ -235,14 +236,11 @@ def make_pipeline(
 
 def _check_correctable(flagged: np.ndarray, y, classifier: bool) -> None:
     """Refuse, before the last step is fitted, flags that ``forget`` would refuse as a correction."""
-    problem = ""
-    if 2 * flagged.sum() > flagged.size:
-        problem = "more than half of them"
-    elif classifier:
-        labels = np.asarray(y)
-        whole = [label for label in np.unique(labels) if flagged[labels == label].all()]
-        if whole:
-            problem = f"every row labelled {np.asarray(whole[0]).tolist()!r}"
+    per_class = ()
+    if classifier:
+        classes, encoded = np.unique(np.asarray(y), return_inverse=True)
+        per_class = (np.bincount(encoded[flagged], minlength=len(classes)), np.bincount(encoded), classes)
+    problem = correction_problem(int(flagged.sum()), flagged.size, *per_class)
     if problem:
         raise ValueError(
             f"The detector flagged {int(flagged.sum())} of {flagged.size} rows, {problem}: forgetting them "

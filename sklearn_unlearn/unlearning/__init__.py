@@ -31,6 +31,7 @@ from ._peers import SCRUB, NegGradPlus
 from ._records import TrainedRows, row_fingerprints
 from ._registry import UNLEARNERS, make_unlearner
 from ._relabel import Relabel, belief_without_label
+from ._request import correction_problem
 from ._rules import assd_alpha, assd_percentile, dampen, percentile
 from ._state import ForgetState
 from ._trace import Trace
@@ -65,6 +66,7 @@ __all__ = [
     "UnlearnMixin",
     "Unlearner",
     "all_reduced_importances",
+    "correction_problem",
     "assd_alpha",
     "belief_without_label",
     "assd_percentile",

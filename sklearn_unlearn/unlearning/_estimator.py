@@ -29,7 +29,7 @@ from ._host import ForgetContext
 from ._importance import Importances, minibatch_importances, per_sample_importances
 from ._records import TrainedRows
 from ._registry import UNLEARNERS, make_unlearner
-from ._request import build_request
+from ._request import build_request, correction_problem
 from ._runner import method_name, run_forget
 from ._state import ForgetState
 from ._trace import Trace, current_lr
@@ -399,15 +399,18 @@ class UnlearnMixin:
         return self
 
     def _check_correction(self, request: ForgetRequest) -> None:
-        """Hook: refuse a correction these rows cannot be; a classifier adds its own case."""
-        if 2 * request.n_forget > request.n_train:
-            # A correction pulls the flagged rows toward what the model learned from the rest:
-            # when the rest is the minority there is nothing trustworthy to pull toward.
+        problem = correction_problem(request.n_forget, request.n_train, *self._rows_per_class(request))
+        if problem:
             raise ValueError(
                 f"{request.n_forget} of the {request.n_train} training rows were passed as wrong "
-                "(reason='correction'): more than half. Correcting assumes most targets are right. To fix the "
-                "targets, fit on the corrected rows; to remove these rows anyway, forget them with reason='deletion'."
+                f"(reason='correction'), {problem}: correcting assumes most targets, and some of every class, "
+                "are right. To fix the targets, fit on the corrected rows; to forget a class, use fit_class_filters "
+                "and forget_class; to remove these rows anyway, forget them with reason='deletion'."
             )
+
+    def _rows_per_class(self, request: ForgetRequest) -> tuple:
+        """Hook: forget rows per class, training rows per class and the classes (a classifier's); none here."""
+        return ()
 
     def _forgot(self, request: ForgetRequest) -> None:
         """Hook: the request's rows are gone (a classifier updates its class counts)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from ..utils import warn
@@ -64,3 +65,38 @@ def build_request(
         torch.as_tensor(X_f), torch.as_tensor(y_f), torch.as_tensor(X_r), torch.as_tensor(y_r), len(X_r) + len(X_f)
     )
     return request, retain_record
+
+
+def correction_problem(
+    n_forget: int, n_train: int, forget_per_class=None, class_totals=None, classes=None
+) -> str | None:
+    """Why these rows cannot be a correction of some labels, or None if they can.
+
+    A correction pulls the flagged rows toward what the model learned from the rest: when the rest is the
+    minority there is nothing trustworthy to pull toward, and relabelling every row of a class away from it
+    removes the class (which has its own tool).
+
+    Parameters
+    ----------
+    n_forget, n_train : int
+        Rows flagged as wrong, and all training rows.
+    forget_per_class, class_totals : array_like of int, optional
+        Flagged and training rows per class (classifiers only).
+    classes : array_like, optional
+        The class labels, in the same order (for the message).
+
+    Returns
+    -------
+    str or None
+        The problem, worded to follow "N of M rows were passed as wrong".
+    """
+    if 2 * n_forget > n_train:
+        return "more than half of them"
+    if forget_per_class is None:
+        return None
+    totals = np.asarray(class_totals)
+    whole = np.flatnonzero((totals > 0) & (np.asarray(forget_per_class) >= totals))
+    if len(whole) == 0:
+        return None
+    label = np.asarray(classes[whole[0]]).tolist()  # 0 or 'late', not np.int64(0)
+    return f"every row labelled {label!r}"

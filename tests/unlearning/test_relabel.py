@@ -193,7 +193,7 @@ def test_peers_need_the_kept_rows(memorised):
     "rows, message",
     [
         (lambda y: np.arange(int(0.6 * len(y))), "more than half"),
-        (lambda y: np.flatnonzero(y == 0), "Every training row labelled 0"),
+        (lambda y: np.flatnonzero(y == 0), "every row labelled 0"),
     ],
     ids=["most of the rows", "a whole class"],
 )
