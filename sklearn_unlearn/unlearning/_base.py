@@ -9,6 +9,7 @@ and bookkeeping are the host's job, so adding a method never touches the classif
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
@@ -97,16 +98,17 @@ class ForgetOutcome:
         importances of the retain rows at the new weights.
     details : dict
         Written to ``forget_log_``.
-    control : torch.nn.Module or None
-        A module that went through the same stage without what the stage is for (e.g.
-        ``Relabel``'s training on kept rows without the forget rows' targets). The guard
-        then holds the kept rows to the better of the model before the stage and this
-        control: what the stage costs them beyond its own mechanics.
+    control : callable or None
+        Builds, when called, a module that went through the same stage without what the
+        stage is for (e.g. ``Relabel``'s training on kept rows without the forget rows'
+        targets). The guard then holds the kept rows to the better of the model before the
+        stage and this control: what the stage costs them beyond its own mechanics. It is
+        called only when the guard needs it (a control costs as much as its stage).
     """
 
     retain_importances: Importances | None = None
     details: dict[str, Any] = field(default_factory=dict)
-    control: nn.Module | None = None
+    control: Callable[[], nn.Module] | None = None
 
 
 @runtime_checkable

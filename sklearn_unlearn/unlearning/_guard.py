@@ -52,7 +52,7 @@ from ..utils import trainable_parameters
 from ._fit import LabelFit
 from ._records import row_fingerprints
 
-SCALES = (1.0, 0.7, 0.5, 0.35, 0.25, 0.18, 0.125, 0.0625)
+SCALES = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.35, 0.25, 0.18, 0.125, 0.0625)
 TOLERANCE = 0.01  # how far the guard rows' mean confidence and accuracy may fall below the model as trained
 SPECIFICITY = 10.0  # how many times more the forget rows' mean confidence must fall than the guard rows'
 RowFit = Callable[[nn.Module, Tensor, Tensor], tuple[Tensor, Tensor]]
@@ -335,7 +335,7 @@ def guard_update(
     rows: GuardRows,
     scores_before: tuple[float, float],
     forget_rows: tuple[Tensor, Tensor],
-    control: nn.Module | None = None,
+    control: Callable[[], nn.Module] | None = None,
 ) -> dict:
     """Scale the move from ``before`` to the module's current weights back until it is safe.
 
@@ -351,24 +351,50 @@ def guard_update(
         Mean confidence and accuracy of ``rows`` before the update.
     forget_rows : (Tensor, Tensor)
         The rows being forgotten and their labels (for the specificity check).
-    control : torch.nn.Module, optional
-        The stage's control (``ForgetOutcome.control``). What it loses of the kept rows is
-        the stage's mechanics, not its purpose: the rows' reference (their anchor) drops to
-        the control's per-row scores, for this forget and every later one, and the stage's
-        purpose must fit in the room that leaves. Confidence is then not bounded (such a
-        stage's targets are soft by design); the specificity rule still weighs it.
+    control : callable, optional
+        Builds the stage's control (``ForgetOutcome.control``). Such a stage's targets are
+        soft by design, so confidence is not bounded (the specificity rule still weighs it,
+        in accuracy). What the control loses of the kept rows is the stage's mechanics, not
+        its purpose: the rows' reference (their anchor) drops to the control's per-row
+        scores, for this forget and every later one, and the stage's purpose must fit in
+        the room that leaves. The control costs as much as the stage, so it is built only
+        when the full move fails without that room: the room can only widen the bounds, so
+        a move that passes without it would pass with it.
 
     Returns
     -------
     report : dict
         ``guard_scale`` (the ``s`` kept), the mean confidence and accuracy of the guard rows
         before and after (``guard_confidence_*``, ``guard_accuracy_*``) with the bounds
-        they had to meet, and ``guard_rows``, for ``forget_log_``.
+        they had to meet, ``guard_control`` (for a stage with a control: whether it was
+        built) and ``guard_rows``, for ``forget_log_``.
     rows : GuardRows
         The reference sample for later stages and forgets (re-anchored after a control).
     """
+    after = {k: p.detach().clone() for k, p in trainable_parameters(module).items()}
+    judged = (module, before, after, rows, scores_before, forget_rows)
+    if control is None:
+        return _guarded(*judged, soft=False)
+    report, kept = _guarded(*judged, soft=True)
+    if report["guard_scale"] == SCALES[0]:
+        return {**report, "guard_control": "not needed: the full move passed without it"}, kept
+    report, kept = _guarded(*judged, soft=True, control=control())
+    return {**report, "guard_control": "built"}, kept
+
+
+def _guarded(
+    module: nn.Module,
+    before: dict[str, Tensor],
+    after: dict[str, Tensor],
+    rows: GuardRows,
+    scores_before: tuple[float, float],
+    forget_rows: tuple[Tensor, Tensor],
+    *,
+    soft: bool,
+    control: nn.Module | None = None,
+) -> tuple[dict, GuardRows]:
+    """``guard_update`` from ``before`` to ``after``, with the control, if any, built; ``soft``: confidence unbounded."""
     params = trainable_parameters(module)
-    after = {k: p.detach().clone() for k, p in params.items()}
     erosion = 0.0
     if control is not None:
         confidence, correct = rows.fit(control, rows.X, rows.y)
@@ -377,7 +403,7 @@ def guard_update(
         rows = replace(rows, anchor=anchor, anchor_correct=anchor_correct)
     anchor = (float(rows.anchor.mean()), float(rows.anchor_correct.float().mean()))
     bounds = tuple(min(a - TOLERANCE, b - erosion) for a, b in zip(anchor, scores_before, strict=True))
-    if control is not None:
+    if soft:
         bounds = (-np.inf, bounds[1])
     _move(params, before, after, 0.0)
     between_before = rows.between_accuracy(module)
@@ -387,7 +413,7 @@ def guard_update(
         between_bound = min(between_anchor - TOLERANCE, between_before)
     # Specificity in the measure the bounds hold: accuracy after a control (whose stage's
     # soft targets lower every confidence a little), confidence otherwise.
-    measure = 1 if control is not None else 0
+    measure = 1 if soft else 0
     forget_before = _forget_scores(rows.fit, module, forget_rows)
 
     def check(scale: float):

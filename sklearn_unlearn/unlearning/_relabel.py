@@ -23,6 +23,7 @@ from ._rules import assd_percentile, percentile
 _VISITS = 10  # times each forget row is seen, about
 _MIN_STEPS = 15
 _BUDGET = 0.05  # of the rows training processed
+_LONGEST = 0.1  # of the rows training processed: how far the stage may go on for rows not yet forgotten
 _DONE = 0.1  # share of forget rows still predicting their given label at which the stage may stop
 _CHUNK = 5
 _EXTRA = 4
@@ -131,7 +132,9 @@ class Relabel(BaseUnlearner):
         training processed (the training trace counts them), unless that is below 15;
         then, while more than one forget row in ten (or, if higher, the share of repair rows
         the model gets wrong) still gets its given label, five more
-        at a time, up to four times as many (a strongly memorised row takes longer).
+        at a time, up to four times as many or, if more, as many as keep the stage's rows
+        within 10 % of the rows training processed (a strongly memorised row takes longer,
+        and a model trained long has the budget for it).
     lr : float, default=1e-3
         Adam's step size (its default): each weight moves at most about ``lr`` per step,
         whatever the scale of the gradients.
@@ -218,11 +221,16 @@ class Relabel(BaseUnlearner):
         X_pulled = request.X_forget if correcting else None
         weight = self._weight(request)
         steps = self._train(host, module, repair, X_pulled, target, masks, steps, until, done_at, weight)
-        # The control: the same steps on the same batches without the forget rows' targets.
-        control = copy.deepcopy(module) if correcting else None
-        if control is not None:
-            control.load_state_dict(before)
-            self._train(host, control, repair, None, None, masks, steps)
+        control = None
+        if correcting:
+
+            def control() -> torch.nn.Module:
+                """The same steps on the same batches without the forget rows' targets."""
+                twin = copy.deepcopy(module)
+                twin.load_state_dict(before)
+                self._train(host, twin, repair, None, None, masks, steps)
+                return twin
+
         details = {"steps": steps, "lr": self.lr, **judged, "weights_share": share}
         if correcting:
             details["forget_weight"] = weight
@@ -247,8 +255,8 @@ class Relabel(BaseUnlearner):
         """Adam steps on the repair rows, plus the forget rows' targets when given; the steps taken.
 
         With ``until`` (the forget rows and their labels) the steps go on past ``steps``, five
-        at a time up to four times as many, while more than ``_DONE`` of those rows still get
-        their label.
+        at a time up to four times as many (or the ``_LONGEST`` budget, if more), while more
+        than ``done_at`` of those rows still get their label.
         """
         device = device_of(module)
         X_r, y_r = repair[0].to(device), repair[1].to(device)
@@ -279,7 +287,8 @@ class Relabel(BaseUnlearner):
             for _ in range(steps):
                 step()
             taken = steps
-            while until is not None and taken < _EXTRA * steps and not _done(module, until, done_at):
+            longest = max(_EXTRA * steps, self._rows_budget(host, _LONGEST))
+            while until is not None and taken < longest and not _done(module, until, done_at):
                 for _ in range(_CHUNK):
                     step()
                 taken += _CHUNK
@@ -296,8 +305,12 @@ class Relabel(BaseUnlearner):
         if self.steps != "auto":
             return int(self.steps)
         visits = math.ceil(_VISITS * n_rows / self.batch_size)
-        budget = int(_BUDGET * host.trace.n_rows_seen / (2 * self.batch_size))
+        budget = self._rows_budget(host, _BUDGET)
         return int(min(max(visits, _MIN_STEPS), max(budget, _MIN_STEPS)))
+
+    def _rows_budget(self, host: ForgetHost, share: float) -> int:
+        """Steps whose rows (a batch of each kind) are ``share`` of the rows training processed."""
+        return int(share * host.trace.n_rows_seen / (2 * self.batch_size))
 
     def _movable(self, host: ForgetHost, request: ForgetRequest) -> tuple[dict[str, torch.Tensor] | None, float]:
         """Per parameter, 1 where the weight may move (its ``I_Df / I_Dr`` is in the top share), else 0."""

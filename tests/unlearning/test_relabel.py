@@ -163,19 +163,45 @@ def test_belief_without_label_gives_the_label_nothing():
     torch.testing.assert_close(target[1], torch.tensor([0.0, 0.5, 0.5]))  # all mass on the label: the others, evenly
 
 
-def test_the_controls_losses_lower_the_reference_for_later_forgets():
+def _flipping_stage():
+    """A linear model and a move that gets many guard rows wrong (its weights negated)."""
     torch.manual_seed(0)
     module = torch.nn.Linear(4, 2)
     X, y = torch.randn(200, 4), torch.randint(0, 2, (200,))
-    rows = GuardRows._of(module, X.numpy(), y.numpy(), np.arange(200))
-    control = copy.deepcopy(module)
     with torch.no_grad():
-        control.weight.mul_(-1)  # a control that gets many rows wrong
+        module.weight.copy_(torch.tensor([[1.0, 0, 0, 0], [-1.0, 0, 0, 0]]))
+        module.bias.zero_()
+    y = (X[:, 0] < 0).long()  # the model is right on every row
+    rows = GuardRows._of(module, X.numpy(), y.numpy(), np.arange(200))
     before = {k: p.detach().clone() for k, p in module.named_parameters()}
     scores = rows.scores(module)
-    report, anchored = guard.guard_update(module, before, rows, scores, (X[:5], y[:5]), control)
-    assert float(anchored.anchor_correct.float().mean()) <= float(rows.anchor_correct.float().mean())
-    assert report["guard_erosion_allowed"] >= 0
+    flipped = copy.deepcopy(module)
+    with torch.no_grad():
+        flipped.weight.mul_(-1)
+    return module, before, rows, scores, flipped, (X[:5], y[:5])
+
+
+def test_the_controls_losses_lower_the_reference_for_later_forgets():
+    module, before, rows, scores, flipped, forget = _flipping_stage()
+    module.load_state_dict(flipped.state_dict())  # the stage costs what its control costs
+    built = []
+    control = lambda: built.append(1) or flipped  # noqa: E731
+    report, anchored = guard.guard_update(module, before, rows, scores, forget, control)
+    assert built == [1] and report["guard_control"] == "built"
+    assert report["guard_erosion_allowed"] > 0.5
+    assert float(anchored.anchor_correct.float().mean()) < float(rows.anchor_correct.float().mean())
+
+
+def test_the_control_is_built_only_when_the_move_fails_without_it():
+    module, before, rows, scores, flipped, forget = _flipping_stage()
+    built = []
+    control = lambda: built.append(1) or flipped  # noqa: E731
+    report, anchored = guard.guard_update(module, before, rows, scores, forget, control)  # a move of nothing
+    assert report["guard_scale"] == 1.0 and built == []
+    assert report["guard_control"].startswith("not needed") and anchored is rows
+    module.load_state_dict(flipped.state_dict())
+    report, _ = guard.guard_update(module, before, rows, scores, forget)  # the same move, no control: refused
+    assert report["guard_scale"] < 1.0
 
 
 def test_peers_need_the_kept_rows(memorised):
