@@ -261,7 +261,7 @@ class Relabel(BaseUnlearner):
         device = device_of(module)
         X_r, y_r = repair[0].to(device), repair[1].to(device)
         params = trainable_parameters(module)
-        optimizer = torch.optim.Adam(list(params.values()), lr=self.lr)
+        optimizer = torch.optim.Adam(list(params.values()), lr=self.lr, foreach=True)
         # Its own generator: the same forget gives the same model (and the control the same
         # batches), and the global stream is untouched.
         generator = torch.Generator().manual_seed(0)
