@@ -236,3 +236,18 @@ def test_a_correction_that_cannot_be_one_is_refused_and_changes_nothing(memorise
     # The rows can still be removed as a deletion: behind the guard, which decides what it may move.
     model.forget(X[chosen], y[chosen], reason="deletion")
     assert model.forget_log_[-1]["n_forget"] == len(chosen)
+
+
+@pytest.mark.parametrize(("rows_seen", "expected"), [(1_000, 60), (200 * 512 * 10, 200)])
+def test_rows_not_yet_forgotten_get_four_times_the_steps_or_a_tenth_of_trainings_rows(rows_seen, expected):
+    from types import SimpleNamespace
+
+    torch.manual_seed(0)
+    module = torch.nn.Linear(4, 3)
+    X = torch.randn(64, 4)
+    y = module(X).argmax(dim=1)  # the model predicts every row's label, and lr 1e-12 keeps it so
+    host = SimpleNamespace(eval_loss=torch.nn.functional.cross_entropy, trace=SimpleNamespace(n_rows_seen=rows_seen))
+    target = torch.full((64, 3), 1 / 3)
+    stage = Relabel(lr=1e-12, batch_size=256)
+    taken = stage._train(host, module, (X, y), X, target, None, 15, until=(X, y), weight=0.1)
+    assert taken == expected  # 4 x 15, or 10 % of the rows training processed in steps of 2 x 256 rows
