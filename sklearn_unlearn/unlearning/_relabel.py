@@ -118,6 +118,10 @@ class Relabel(BaseUnlearner):
     Without repair rows (a model loaded from a file, before ``set_guard_rows``) the stage
     changes nothing and says so in ``forget_log_``.
 
+    A correction returns a *control* with its outcome: the same steps on the same batches
+    without the forget rows' term. The guard trains it only if the stage's move fails without
+    it, and then lets the kept rows lose what the control loses (the stage's mechanics).
+
     Only the weights the forget rows weigh on most, relative to the rows kept, move: the
     top share of ``I_Df / I_Dr`` (ASSD's relative importance), ``share_factor`` times the
     share ASSD's own rule dampens (``ln(1 + 100 |D_f| / |D|)`` percent), at most all of

@@ -25,7 +25,7 @@ def run_forget(
     """Run every stage of ``unlearner``; guard the ones that change weights without retraining.
 
     Returns the last stage's outcome, the log entry's details and the guard rows as the
-    guard left them (re-anchored after a stage with a control). The details are those
+    guard left them (re-anchored after a stage whose control the guard built). The details are those
     (and the guard report) of the stage that is ``unlearner`` itself, or else of the
     first stage, at the top level, and one dict per stage under ``"stages"`` when there
     are several, with ``"guard_scales"`` (one per stage, None where a stage is not
