@@ -220,7 +220,7 @@ class Relabel(BaseUnlearner):
             done_at = max(_DONE, kept_error)
         masks, share = self._movable(host, request)
         steps = self._steps(host, request.n_forget)
-        before = copy.deepcopy(module.state_dict())
+        before = copy.deepcopy(module.state_dict()) if correcting else None  # the control's start
         until = (request.X_forget, request.y_forget) if correcting and self.steps == "auto" else None
         X_pulled = request.X_forget if correcting else None
         weight = self._weight(request)
@@ -291,8 +291,8 @@ class Relabel(BaseUnlearner):
             for _ in range(steps):
                 step()
             taken = steps
-            longest = max(_EXTRA * steps, self._rows_budget(host, _LONGEST))
-            while until is not None and taken < longest and not _done(module, until, done_at):
+            longest = max(_EXTRA * steps, self._rows_budget(host, _LONGEST)) if until is not None else steps
+            while taken < longest and not _done(module, until, done_at):
                 for _ in range(_CHUNK):
                     step()
                 taken += _CHUNK
