@@ -18,12 +18,13 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..utils import device_of, eval_mode, trainable_parameters
 from ._base import BaseUnlearner, ForgetHost, ForgetOutcome, ForgetRequest
+from ._gradient import PathGradient
 from ._rules import assd_percentile, percentile
 
 _VISITS = 10  # times each forget row is seen, about
 _MIN_STEPS = 15
 _BUDGET = 0.05  # of the rows training processed
-_LONGEST = 0.1  # of the rows training processed: how far the stage may go on for rows not yet forgotten
+_LONGEST = 0.1  # of the rows training processed: how far the stage and its control may go on for rows not yet forgotten
 _DONE = 0.1  # share of forget rows still predicting their given label at which the stage may stop
 _CHUNK = 5
 _EXTRA = 4
@@ -115,8 +116,10 @@ class Relabel(BaseUnlearner):
     labels are right and the target would push the model away from the truth; there the
     stage trains on the repair rows only.
 
-    Without repair rows (a model loaded from a file, before ``set_guard_rows``) the stage
-    changes nothing and says so in ``forget_log_``.
+    Without repair rows (a model loaded from a file, before ``set_guard_rows``, or a sample
+    used up by earlier forgets) it cannot hold the rest of the model in place, so it runs
+    the path-gradient step instead (``PathGradient``, behind the same guard) and says so in
+    ``forget_log_`` (``fallback``).
 
     A correction returns a *control* with its outcome: the same steps on the same batches
     without the forget rows' term. The guard trains it only if the stage's move fails without
@@ -136,9 +139,10 @@ class Relabel(BaseUnlearner):
         training processed (the training trace counts them), unless that is below 15;
         then, while more than one forget row in ten (or, if higher, the share of repair rows
         the model gets wrong) still gets its given label, five more
-        at a time, up to four times as many or, if more, as many as keep the stage's rows
-        within 10 % of the rows training processed (a strongly memorised row takes longer,
-        and a model trained long has the budget for it).
+        at a time, up to four times as many or, if more, as many as keep the rows of the
+        stage and of its control (which takes the same steps on the kept rows) within 10 %
+        of the rows training processed (a strongly memorised row takes longer, and a model
+        trained long has the budget for it).
     lr : float, default=1e-3
         Adam's step size (its default): each weight moves at most about ``lr`` per step,
         whatever the scale of the gradients.
@@ -195,7 +199,11 @@ class Relabel(BaseUnlearner):
             )
         repair = host.repair_rows()
         if repair is None or len(repair[1]) == 0:
-            return ForgetOutcome(None, {"steps": 0, "note": "no repair rows (set_guard_rows gives some): skipped"})
+            # Pulling the forget rows with nothing to hold the rest in place moves the whole model.
+            stepped = PathGradient().forget(host, request)
+            note = "no repair rows (set_guard_rows gives some): the path-gradient step instead"
+            details = {"steps": 0, "note": note, "fallback": PathGradient.name, **stepped.details}
+            return ForgetOutcome(stepped.retain_importances, details)
         module = host.module_
         correcting = request.reason == "correction"
         target, done_at, judged = None, _DONE, {"repair_rows": len(repair[1])}
@@ -259,8 +267,8 @@ class Relabel(BaseUnlearner):
         """Adam steps on the repair rows, plus the forget rows' targets when given; the steps taken.
 
         With ``until`` (the forget rows and their labels) the steps go on past ``steps``, five
-        at a time up to four times as many (or the ``_LONGEST`` budget, if more), while more
-        than ``done_at`` of those rows still get their label.
+        at a time up to four times as many (or the ``_LONGEST`` budget of the stage and its
+        control together, if more), while more than ``done_at`` of those rows still get their label.
         """
         device = device_of(module)
         X_r, y_r = repair[0].to(device), repair[1].to(device)
@@ -291,7 +299,10 @@ class Relabel(BaseUnlearner):
             for _ in range(steps):
                 step()
             taken = steps
-            longest = max(_EXTRA * steps, self._rows_budget(host, _LONGEST)) if until is not None else steps
+            # The control, if the guard needs it, repeats every step on a batch of kept rows.
+            longest = steps
+            if until is not None:
+                longest = max(_EXTRA * steps, self._rows_budget(host, _LONGEST, rows_per_step=3 * self.batch_size))
             while taken < longest and not _done(module, until, done_at):
                 for _ in range(_CHUNK):
                     step()
@@ -309,12 +320,12 @@ class Relabel(BaseUnlearner):
         if self.steps != "auto":
             return int(self.steps)
         visits = math.ceil(_VISITS * n_rows / self.batch_size)
-        budget = self._rows_budget(host, _BUDGET)
+        budget = self._rows_budget(host, _BUDGET, rows_per_step=2 * self.batch_size)
         return int(min(max(visits, _MIN_STEPS), max(budget, _MIN_STEPS)))
 
-    def _rows_budget(self, host: ForgetHost, share: float) -> int:
-        """Steps whose rows (a batch of each kind) are ``share`` of the rows training processed."""
-        return int(share * host.trace.n_rows_seen / (2 * self.batch_size))
+    def _rows_budget(self, host: ForgetHost, share: float, rows_per_step: int) -> int:
+        """Steps of ``rows_per_step`` rows that add up to ``share`` of the rows training processed."""
+        return int(share * host.trace.n_rows_seen / rows_per_step)
 
     def _movable(self, host: ForgetHost, request: ForgetRequest) -> tuple[dict[str, torch.Tensor] | None, float]:
         """Per parameter, 1 where the weight may move (its ``I_Df / I_Dr`` is in the top share), else 0."""

@@ -67,14 +67,21 @@ def test_a_bad_reason_is_refused_and_changes_nothing(memorised):
     assert model.forget_log_ == []
 
 
-def test_without_repair_rows_the_relabel_stage_says_so_and_changes_nothing(memorised):
+@pytest.mark.parametrize("guarded", [False, True])
+def test_without_repair_rows_the_relabel_stage_says_so_and_takes_the_path_gradient_step(memorised, guarded):
     clf, X, y, wrong, *_ = memorised
     model = copy.deepcopy(clf)
     model.forget_state_ = model.forget_state_.replace(repair_rows=None)
-    before = weights(model)
-    model.forget(X[wrong], y[wrong], guard=False)
-    assert "no repair rows" in model.forget_log_[-1]["note"]
-    assert_same_weights(before, model)
+    model.forget(X[wrong], y[wrong], guard=guarded)
+    entry = model.forget_log_[-1]
+    assert "no repair rows" in entry["note"] and entry["fallback"] == "path_gradient" and entry["steps"] == 0
+    # The same move as the path-gradient step on its own, behind the same guard (or none).
+    stepped = copy.deepcopy(clf).forget(X[wrong], y[wrong], method="path_gradient", guard=guarded)
+    assert entry.get("guard_scale") == stepped.forget_log_[-1].get("guard_scale")
+    assert ("guard_scale" in entry) == guarded
+    assert_same_weights(weights(stepped), model)
+    if not guarded:  # the step itself was not empty
+        assert any(not torch.equal(a, b) for a, b in zip(weights(clf).values(), weights(model).values(), strict=True))
 
 
 def test_the_stage_logs_what_it_judged_memorisation_on(memorised):
@@ -240,7 +247,7 @@ def test_a_correction_that_cannot_be_one_is_refused_and_changes_nothing(memorise
     assert model.forget_log_[-1]["n_forget"] == len(chosen)
 
 
-@pytest.mark.parametrize(("rows_seen", "expected"), [(1_000, 60), (200 * 512 * 10, 200)])
+@pytest.mark.parametrize(("rows_seen", "expected"), [(1_000, 60), (200 * 768 * 10, 200)])
 def test_rows_not_yet_forgotten_get_four_times_the_steps_or_a_tenth_of_trainings_rows(rows_seen, expected):
     from types import SimpleNamespace
 
@@ -252,4 +259,6 @@ def test_rows_not_yet_forgotten_get_four_times_the_steps_or_a_tenth_of_trainings
     target = torch.full((64, 3), 1 / 3)
     stage = Relabel(lr=1e-12, batch_size=256)
     taken = stage._train(host, module, (X, y), X, target, None, 15, until=(X, y), weight=0.1)
-    assert taken == expected  # 4 x 15, or 10 % of the rows training processed in steps of 2 x 256 rows
+    # 4 x 15, or 10 % of the rows training processed in steps of 3 x 256 rows (the stage's two
+    # batches and the control's one)
+    assert taken == expected
