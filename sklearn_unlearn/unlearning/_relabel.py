@@ -31,10 +31,34 @@ _EXTRA = 4
 
 
 @torch.no_grad()
-def _done(module, rows: tuple[torch.Tensor, torch.Tensor], share: float = _DONE) -> bool:
+def _agreement(module, rows: tuple[torch.Tensor, torch.Tensor]) -> float:
     X, y = rows
     predicted = module(X.to(device_of(module))).argmax(dim=1).cpu()
-    return float((predicted == y).float().mean()) <= share
+    return float((predicted == y).float().mean())
+
+
+def on_course(start: float, now: float, steps_taken: int, steps_left: int, done_at: float) -> bool:
+    """Whether rows still agreeing with their labels will be down to ``done_at`` in ``steps_left`` more steps.
+
+    At the pace of the steps so far (from ``start`` to ``now`` in ``steps_taken``): a
+    forget whose rows have stopped moving, or move too slowly to get there, is not worth
+    more steps.
+
+    Parameters
+    ----------
+    start, now : float
+        Share of the forget rows predicted with their given label, before and after ``steps_taken``.
+    steps_taken, steps_left : int
+        Steps so far, and steps the budget still allows.
+    done_at : float
+        The share at which the rows count as forgotten.
+
+    Returns
+    -------
+    bool
+    """
+    pace = (start - now) / max(steps_taken, 1)
+    return now <= done_at or (pace > 0 and now - done_at <= pace * steps_left)
 
 
 def memorised(agreement: float, n_forget: int, kept_error: float, n_kept: int) -> bool:
@@ -139,10 +163,11 @@ class Relabel(BaseUnlearner):
         training processed (the training trace counts them), unless that is below 15;
         then, while more than one forget row in ten (or, if higher, the share of repair rows
         the model gets wrong) still gets its given label, five more
-        at a time, up to four times as many or, if more, as many as keep the rows of the
-        stage and of its control (which takes the same steps on the kept rows) within 10 %
-        of the rows training processed (a strongly memorised row takes longer, and a model
-        trained long has the budget for it).
+        at a time, up to four times as many; past that, only while the rows are on course
+        to be forgotten (``on_course``, at the pace so far) before the rows of the stage and
+        of its control (which takes the same steps on the kept rows) reach 10 % of the rows
+        training processed (a strongly memorised row takes longer, and a model trained long
+        has the budget for it; rows that barely move are not worth it).
     lr : float, default=1e-3
         Adam's step size (its default): each weight moves at most about ``lr`` per step,
         whatever the scale of the gradients.
@@ -267,8 +292,9 @@ class Relabel(BaseUnlearner):
         """Adam steps on the repair rows, plus the forget rows' targets when given; the steps taken.
 
         With ``until`` (the forget rows and their labels) the steps go on past ``steps``, five
-        at a time up to four times as many (or the ``_LONGEST`` budget of the stage and its
-        control together, if more), while more than ``done_at`` of those rows still get their label.
+        at a time, while more than ``done_at`` of those rows still get their label: up to four
+        times as many, and past that, within the ``_LONGEST`` budget of the stage and its
+        control together, only while the rows are ``on_course`` to be forgotten within it.
         """
         device = device_of(module)
         X_r, y_r = repair[0].to(device), repair[1].to(device)
@@ -299,14 +325,18 @@ class Relabel(BaseUnlearner):
             for _ in range(steps):
                 step()
             taken = steps
-            # The control, if the guard needs it, repeats every step on a batch of kept rows.
-            longest = steps
             if until is not None:
-                longest = max(_EXTRA * steps, self._rows_budget(host, _LONGEST, rows_per_step=3 * self.batch_size))
-            while taken < longest and not _done(module, until, done_at):
-                for _ in range(_CHUNK):
-                    step()
-                taken += _CHUNK
+                sure = _EXTRA * steps
+                # The control, if the guard needs it, repeats every step on a batch of kept rows.
+                longest = max(sure, self._rows_budget(host, _LONGEST, rows_per_step=3 * self.batch_size))
+                start = now = _agreement(module, until)
+                while taken < longest and now > done_at:
+                    if taken >= sure and not on_course(start, now, taken - steps, longest - taken, done_at):
+                        break
+                    for _ in range(_CHUNK):
+                        step()
+                    taken += _CHUNK
+                    now = _agreement(module, until)
         for p in params.values():
             p.grad = None
         return taken

@@ -247,18 +247,47 @@ def test_a_correction_that_cannot_be_one_is_refused_and_changes_nothing(memorise
     assert model.forget_log_[-1]["n_forget"] == len(chosen)
 
 
-@pytest.mark.parametrize(("rows_seen", "expected"), [(1_000, 60), (200 * 768 * 10, 200)])
-def test_rows_not_yet_forgotten_get_four_times_the_steps_or_a_tenth_of_trainings_rows(rows_seen, expected):
+def _train_stub(monkeypatch, rows_seen, agreements):
+    """``Relabel._train`` on a stub host whose forget rows agree with their labels as ``agreements`` says, check by check."""
     from types import SimpleNamespace
 
+    from sklearn_unlearn.unlearning import _relabel
+
+    shares = iter(agreements)
+    monkeypatch.setattr(_relabel, "_agreement", lambda module, rows: next(shares))
     torch.manual_seed(0)
     module = torch.nn.Linear(4, 3)
     X = torch.randn(64, 4)
-    y = module(X).argmax(dim=1)  # the model predicts every row's label, and lr 1e-12 keeps it so
+    y = module(X).argmax(dim=1)
     host = SimpleNamespace(eval_loss=torch.nn.functional.cross_entropy, trace=SimpleNamespace(n_rows_seen=rows_seen))
     target = torch.full((64, 3), 1 / 3)
     stage = Relabel(lr=1e-12, batch_size=256)
-    taken = stage._train(host, module, (X, y), X, target, None, 15, until=(X, y), weight=0.1)
-    # 4 x 15, or 10 % of the rows training processed in steps of 3 x 256 rows (the stage's two
-    # batches and the control's one)
-    assert taken == expected
+    return stage._train(host, module, (X, y), X, target, None, 15, until=(X, y), weight=0.1)
+
+
+@pytest.mark.parametrize("rows_seen", [1_000, 200 * 768 * 10], ids=["small budget", "budget of 200 steps"])
+def test_rows_that_do_not_move_get_four_times_the_steps_whatever_the_budget(monkeypatch, rows_seen):
+    assert _train_stub(monkeypatch, rows_seen, [0.9] * 100) == 60
+
+
+def test_rows_on_course_go_on_past_four_times_the_steps_within_the_budget(monkeypatch):
+    # 10 % of 200 x 768 x 10 rows is 200 steps of 3 x 256 rows (the stage's two batches and the
+    # control's one). Agreement falls 0.025 per 5 steps: past 60 steps it would reach 0.1 in time.
+    falling = [0.9 - 0.025 * k for k in range(100)]
+    assert _train_stub(monkeypatch, 200 * 768 * 10, falling) == 15 + 5 * 32  # stops when done
+    # Half that budget (100 steps): at that pace it would not get there, so it stops at 60.
+    assert _train_stub(monkeypatch, 100 * 768 * 10, falling) == 60
+    # Rows that come close and stay just above 0.1 seem on course to the end: the budget caps them.
+    close = [max(0.9 - 0.05 * k, 0.11) for k in range(100)]
+    assert _train_stub(monkeypatch, 200 * 768 * 10, close) == 200
+
+
+@pytest.mark.parametrize(
+    ("start", "now", "taken", "left", "expected"),
+    [(0.9, 0.5, 40, 40, True), (0.9, 0.5, 40, 39, False), (0.9, 0.9, 40, 10_000, False), (0.5, 0.6, 5, 100, False)],
+    ids=["just in time", "one step short", "stalled", "going the wrong way"],
+)
+def test_on_course_projects_the_pace_so_far(start, now, taken, left, expected):
+    from sklearn_unlearn.unlearning._relabel import on_course
+
+    assert on_course(start, now, taken, left, 0.1) is expected
