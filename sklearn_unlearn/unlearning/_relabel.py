@@ -18,6 +18,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..utils import device_of, eval_mode, trainable_parameters
 from ._base import BaseUnlearner, ForgetHost, ForgetOutcome, ForgetRequest
+from ._fit import label_confidence
 from ._gradient import PathGradient
 from ._rules import assd_percentile, percentile
 
@@ -30,11 +31,8 @@ _CHUNK = 5
 _EXTRA = 4
 
 
-@torch.no_grad()
 def _agreement(module, rows: tuple[torch.Tensor, torch.Tensor]) -> float:
-    X, y = rows
-    predicted = module(X.to(device_of(module))).argmax(dim=1).cpu()
-    return float((predicted == y).float().mean())
+    return float(label_confidence(module, *rows)[1].float().mean())
 
 
 def on_course(start: float, now: float, steps_taken: int, steps_left: int, done_at: float) -> bool:
